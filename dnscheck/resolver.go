@@ -1,0 +1,408 @@
+// Package dnscheck holds mxray's DNS resolver and one file per DNS-published
+// mail standard: MX and host addresses (RFC 5321 §5, RFC 7505), reverse DNS,
+// SPF (RFC 7208), DKIM keys (RFC 6376), DMARC (RFC 7489, RFC 9989), MTA-STS
+// (RFC 8461), TLS-RPT (RFC 8460), BIMI, DANE (RFC 7672) and DNS blocklists
+// (RFC 5782).
+//
+// Every check takes a Resolver, so tests pass either a dnstest server's
+// address or a map-backed StaticResolver, and the product passes the system's
+// nameservers: the code path is the same. A lookup that could not be
+// completed (SERVFAIL, REFUSED, timeout) is reported as unknown, never as a
+// missing record.
+package dnscheck
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/mxray/mxray/report"
+)
+
+// Resolver answers one question. Implementations must honour the context's
+// deadline and must never return a failure as NXDOMAIN or NODATA.
+type Resolver interface {
+	Lookup(ctx context.Context, name string, qtype uint16) Answer
+}
+
+// Status is the outcome of a lookup, coarser than the rcode and including
+// outcomes that have no rcode (timeouts, network errors).
+type Status int
+
+const (
+	StatusOK       Status = iota // NOERROR with records of the type asked for
+	StatusNXDomain               // the name does not exist
+	StatusNoData                 // the name exists, but has no records of this type
+	StatusServFail               // SERVFAIL: the resolver could not get an answer
+	StatusRefused                // REFUSED (policy, rate limit, not allowed to recurse)
+	StatusTimeout                // no answer before the deadline
+	StatusError                  // network error, malformed or mismatched reply, other rcode
+)
+
+var statusNames = [...]string{"ok", "nxdomain", "nodata", "servfail", "refused", "timeout", "error"}
+
+func (s Status) String() string {
+	if s < 0 || int(s) >= len(statusNames) {
+		return fmt.Sprintf("status(%d)", int(s))
+	}
+	return statusNames[s]
+}
+
+// Answer is the result of one lookup. Records holds the answer-section
+// records of the type asked for, after following any CNAME chain the
+// resolver returned; CNAMEs lists the chain's targets in order.
+type Answer struct {
+	Name    string // fully qualified, lower case, trailing dot
+	Type    uint16
+	Status  Status
+	Rcode   int
+	Records []dns.RR
+	CNAMEs  []string
+	// AD is the resolver's Authenticated Data bit: the resolver asserts the
+	// answer was DNSSEC-validated. mxray does not validate itself; it reports
+	// this as resolver-asserted.
+	AD     bool
+	Server string
+	Err    error // set for servfail, refused, timeout, error
+	// Size is the size of the reply message on the wire, in octets.
+	Size int
+	// TCP is true when the final answer came over TCP (after truncation).
+	TCP bool
+}
+
+// Exists reports whether records of the asked type were found.
+func (a Answer) Exists() bool { return a.Status == StatusOK }
+
+// Failed reports whether the lookup did not give a definite answer. A failed
+// lookup is unknown: the record may well exist.
+func (a Answer) Failed() bool { return a.Status >= StatusServFail }
+
+// Missing reports a definite absence: NXDOMAIN or NODATA.
+func (a Answer) Missing() bool { return a.Status == StatusNXDomain || a.Status == StatusNoData }
+
+// Describe is a short human description: "example.com. MX: nxdomain".
+func (a Answer) Describe() string {
+	s := fmt.Sprintf("%s %s: %s", a.Name, dns.TypeToString[a.Type], a.Status)
+	if a.Err != nil && a.Status != StatusServFail && a.Status != StatusRefused {
+		s += " (" + a.Err.Error() + ")"
+	}
+	if a.Server != "" {
+		s += " via " + a.Server
+	}
+	return s
+}
+
+// Strings returns each record's text form, for evidence.
+func (a Answer) Strings() []string {
+	out := make([]string, 0, len(a.Records))
+	for _, rr := range a.Records {
+		out = append(out, rr.String())
+	}
+	return out
+}
+
+// ErrNoServers is returned when no nameserver is configured.
+var ErrNoServers = errors.New("no DNS servers configured")
+
+// Client is the production Resolver: it queries recursive nameservers with
+// miekg/dns, EDNS0 (1232-octet buffer, RFC 9715 / DNS flag day 2020), TCP on
+// truncation, a per-run cache with in-flight deduplication, a bound on
+// queries in flight, and a trace of every query sent.
+type Client struct {
+	servers []string
+	// Timeout bounds one attempt against one server; the context bounds the
+	// whole lookup.
+	attemptTimeout time.Duration
+	sem            chan struct{}
+
+	mu       sync.Mutex
+	cache    map[cacheKey]*call
+	trace    []report.Query
+	udp, tcp *dns.Client
+}
+
+type cacheKey struct {
+	name  string
+	qtype uint16
+}
+
+type call struct {
+	done chan struct{}
+	ans  Answer
+}
+
+// Options tune a Client. Zero values take the defaults.
+type Options struct {
+	AttemptTimeout time.Duration // default 3s
+	MaxInFlight    int           // default 16 queries in flight per client
+}
+
+// NewClient returns a resolver that asks the given servers ("ip", "ip:port",
+// "[v6]:port"), in order, failing over on SERVFAIL, REFUSED and timeouts.
+func NewClient(servers []string, opt Options) (*Client, error) {
+	if len(servers) == 0 {
+		return nil, ErrNoServers
+	}
+	norm := make([]string, 0, len(servers))
+	for _, s := range servers {
+		hp, err := NormalizeServer(s)
+		if err != nil {
+			return nil, err
+		}
+		norm = append(norm, hp)
+	}
+	if opt.AttemptTimeout <= 0 {
+		opt.AttemptTimeout = 3 * time.Second
+	}
+	if opt.MaxInFlight <= 0 {
+		opt.MaxInFlight = 16
+	}
+	return &Client{
+		servers:        norm,
+		attemptTimeout: opt.AttemptTimeout,
+		sem:            make(chan struct{}, opt.MaxInFlight),
+		cache:          map[cacheKey]*call{},
+		udp:            &dns.Client{Net: "udp", UDPSize: 1232},
+		tcp:            &dns.Client{Net: "tcp"},
+	}, nil
+}
+
+// Servers returns the nameservers the client asks, as host:port.
+func (c *Client) Servers() []string { return append([]string(nil), c.servers...) }
+
+// NormalizeServer turns "1.2.3.4", "1.2.3.4:53", "::1", "[::1]:5353" into host:port.
+func NormalizeServer(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if ip := net.ParseIP(s); ip != nil {
+		return net.JoinHostPort(ip.String(), "53"), nil
+	}
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("resolver %q: want IP or IP:PORT", s)
+	}
+	if net.ParseIP(host) == nil {
+		return "", fmt.Errorf("resolver %q: %q is not an IP address", s, host)
+	}
+	if p, err := net.LookupPort("udp", port); err != nil || p <= 0 || p > 65535 {
+		return "", fmt.Errorf("resolver %q: bad port %q", s, port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// SystemServers reads the nameservers of /etc/resolv.conf (or the given path).
+func SystemServers(path string) ([]string, error) {
+	if path == "" {
+		path = "/etc/resolv.conf"
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading nameservers: %w", err)
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) >= 2 && fields[0] == "nameserver" {
+			addr := fields[1]
+			if i := strings.IndexByte(addr, '%'); i >= 0 { // zone index of link-local v6
+				addr = addr[:i]
+			}
+			if ip := net.ParseIP(addr); ip != nil {
+				out = append(out, net.JoinHostPort(ip.String(), "53"))
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: %w", path, ErrNoServers)
+	}
+	return out, sc.Err()
+}
+
+// Trace returns every query sent so far, in the order they completed.
+func (c *Client) Trace() []report.Query {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]report.Query(nil), c.trace...)
+}
+
+// Lookup answers name/qtype from the cache, joins an identical query in
+// flight, or asks the servers.
+func (c *Client) Lookup(ctx context.Context, name string, qtype uint16) Answer {
+	name = dns.CanonicalName(name)
+	key := cacheKey{name, qtype}
+	c.mu.Lock()
+	if cl, ok := c.cache[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-cl.done:
+			return cl.ans
+		case <-ctx.Done():
+			return Answer{Name: name, Type: qtype, Status: StatusTimeout, Err: ctx.Err()}
+		}
+	}
+	cl := &call{done: make(chan struct{})}
+	c.cache[key] = cl
+	c.mu.Unlock()
+
+	cl.ans = c.resolve(ctx, name, qtype)
+	if cl.ans.Status == StatusTimeout && ctx.Err() != nil {
+		// The caller gave up; a later caller with time left must not inherit it.
+		c.mu.Lock()
+		delete(c.cache, key)
+		c.mu.Unlock()
+	}
+	close(cl.done)
+	return cl.ans
+}
+
+func (c *Client) resolve(ctx context.Context, name string, qtype uint16) Answer {
+	if _, ok := dns.IsDomainName(name); !ok || len(name) > 254 {
+		return Answer{Name: name, Type: qtype, Status: StatusError, Err: fmt.Errorf("invalid domain name %q", name)}
+	}
+	select {
+	case c.sem <- struct{}{}:
+		defer func() { <-c.sem }()
+	case <-ctx.Done():
+		return Answer{Name: name, Type: qtype, Status: StatusTimeout, Err: ctx.Err()}
+	}
+	var last Answer
+	// Two rounds over the servers, for timeouts and server failures; an
+	// NXDOMAIN or NODATA is an answer and is never retried.
+	for round := 0; round < 2; round++ {
+		for _, srv := range c.servers {
+			if ctx.Err() != nil {
+				if last.Name == "" {
+					last = Answer{Name: name, Type: qtype, Status: StatusTimeout, Err: ctx.Err()}
+				}
+				return last
+			}
+			last = c.exchange(ctx, srv, name, qtype)
+			if !last.Failed() {
+				return last
+			}
+		}
+	}
+	return last
+}
+
+func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16) Answer {
+	m := new(dns.Msg)
+	m.SetQuestion(name, qtype)
+	m.RecursionDesired = true
+	m.AuthenticatedData = true // RFC 6840 §5.7: ask for the AD bit without DO
+	m.SetEdns0(1232, false)
+
+	actx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
+	defer cancel()
+	start := time.Now()
+	q := report.Query{Name: name, Type: dns.TypeToString[qtype], Server: server}
+	resp, _, err := c.udp.ExchangeContext(actx, m, server)
+	if err == nil && resp.Truncated {
+		q.TCP = true
+		resp, _, err = c.tcp.ExchangeContext(actx, m, server)
+	}
+	q.Duration = time.Since(start)
+	ans := Answer{Name: name, Type: qtype, Server: server, TCP: q.TCP}
+	switch {
+	case err != nil:
+		var ne net.Error
+		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || (errors.As(err, &ne) && ne.Timeout()) {
+			ans.Status = StatusTimeout
+			ans.Err = fmt.Errorf("no answer from %s within %s", server, q.Duration.Round(time.Millisecond))
+		} else {
+			ans.Status = StatusError
+			ans.Err = err
+		}
+		q.Rcode = ans.Status.String()
+		q.Error = ans.Err.Error()
+	default:
+		ans = interpret(name, qtype, resp)
+		ans.Server = server
+		ans.TCP = q.TCP
+		q.Rcode = dns.RcodeToString[resp.Rcode]
+		q.Answers = len(resp.Answer)
+		if ans.Err != nil {
+			q.Error = ans.Err.Error()
+		}
+	}
+	c.mu.Lock()
+	c.trace = append(c.trace, q)
+	c.mu.Unlock()
+	return ans
+}
+
+// interpret turns a reply into an Answer: it checks the question echoes
+// ours, maps the rcode, and follows the CNAME chain in the answer section.
+func interpret(name string, qtype uint16, resp *dns.Msg) Answer {
+	ans := Answer{Name: name, Type: qtype, Rcode: resp.Rcode, AD: resp.AuthenticatedData, Size: resp.Len()}
+	if len(resp.Question) != 1 || !strings.EqualFold(resp.Question[0].Name, name) ||
+		resp.Question[0].Qtype != qtype || resp.Question[0].Qclass != dns.ClassINET {
+		ans.Status = StatusError
+		ans.Err = fmt.Errorf("reply does not match the question %s %s", name, dns.TypeToString[qtype])
+		return ans
+	}
+	switch resp.Rcode {
+	case dns.RcodeSuccess:
+	case dns.RcodeNameError:
+		ans.Status = StatusNXDomain
+		return ans
+	case dns.RcodeServerFailure:
+		ans.Status = StatusServFail
+		ans.Err = errors.New("SERVFAIL")
+		return ans
+	case dns.RcodeRefused:
+		ans.Status = StatusRefused
+		ans.Err = errors.New("REFUSED")
+		return ans
+	default:
+		ans.Status = StatusError
+		ans.Err = fmt.Errorf("rcode %s", dns.RcodeToString[resp.Rcode])
+		return ans
+	}
+	ans.Records, ans.CNAMEs = followChain(name, qtype, resp.Answer)
+	if len(ans.Records) > 0 {
+		ans.Status = StatusOK
+	} else {
+		ans.Status = StatusNoData
+	}
+	return ans
+}
+
+// followChain walks CNAMEs from name through the answer section (at most 16
+// links, so a loop ends) and returns the records of qtype at the end.
+func followChain(name string, qtype uint16, rrs []dns.RR) ([]dns.RR, []string) {
+	var chain []string
+	cur := name
+	seen := map[string]bool{}
+	for hop := 0; hop < 16; hop++ {
+		var out []dns.RR
+		next := ""
+		for _, rr := range rrs {
+			h := rr.Header()
+			if !strings.EqualFold(h.Name, cur) || h.Class != dns.ClassINET {
+				continue
+			}
+			if h.Rrtype == qtype {
+				out = append(out, rr)
+			} else if cn, ok := rr.(*dns.CNAME); ok && qtype != dns.TypeCNAME {
+				next = dns.CanonicalName(cn.Target)
+			}
+		}
+		if len(out) > 0 || next == "" || seen[next] {
+			return out, chain
+		}
+		seen[cur] = true
+		chain = append(chain, next)
+		cur = next
+	}
+	return nil, chain
+}
