@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"sort"
 	"sync"
 	"time"
@@ -38,10 +39,15 @@ type Config struct {
 	Version    string
 	Now        func() time.Time
 
-	SPF    SPFOptions
-	Policy PolicyOptions
-	SMTP   SMTPOptions
-	DNSBL  DNSBLOptions
+	// SendingIP and Sender, when given (--ip, --sender), are a sending
+	// source to judge: evaluated against SPF, DMARC alignment, blocklists.
+	SendingIP netip.Addr
+	Sender    string
+
+	SPF   SPFOptions
+	DKIM  DKIMOptions
+	SMTP  SMTPOptions
+	DNSBL DNSBLOptions
 }
 
 // Part is one registered piece of the domain check.

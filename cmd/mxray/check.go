@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -27,6 +28,8 @@ func runCheck(ctx context.Context, stdio IO, args []string) int {
 	g := addGlobalFlags(fs)
 	only := fs.StringSlice("only", nil, "run only these parts (comma-separated)")
 	skip := fs.StringSlice("skip", nil, "skip these parts (comma-separated), e.g. --skip smtp")
+	ip := fs.String("ip", "", "a sending IP address to judge: SPF result, DMARC alignment and blocklists for it")
+	sender := fs.String("sender", "", "the MAIL FROM address used with --ip (default postmaster@DOMAIN)")
 	var apply []func(cfg *check.Config) error
 	for _, h := range checkFlagHooks {
 		apply = append(apply, h(fs))
@@ -52,7 +55,17 @@ func runCheck(ctx context.Context, stdio IO, args []string) int {
 		fmt.Fprintf(stdio.Stderr, "mxray check: %v\n", err)
 		return report.ExitUnknown
 	}
-	cfg := check.Config{Resolver: res, Only: *only, Skip: *skip, Version: version}
+	cfg := check.Config{Resolver: res, Only: *only, Skip: *skip, Version: version, Sender: *sender}
+	if *ip != "" {
+		a, err := netip.ParseAddr(*ip)
+		if err != nil {
+			return usageError(stdio, "check", "--ip %q is not an IP address", *ip)
+		}
+		cfg.SendingIP = a.Unmap()
+	}
+	if *sender != "" && !strings.Contains(*sender, "@") {
+		return usageError(stdio, "check", "--sender %q is not an address (want local@domain)", *sender)
+	}
 	for _, a := range apply {
 		if err := a(&cfg); err != nil {
 			return usageError(stdio, "check", "%v", err)
