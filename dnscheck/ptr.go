@@ -149,8 +149,8 @@ func containsToken(s, tok string) bool {
 			return false
 		}
 		j += i
-		before := j == 0 || !isDigit(s[j-1])
-		after := j+len(tok) == len(s) || !isDigit(s[j+len(tok)])
+		before := j == 0 || !isDecimalDigit(s[j-1])
+		after := j+len(tok) == len(s) || !isDecimalDigit(s[j+len(tok)])
 		if before && after {
 			return true
 		}
@@ -158,7 +158,7 @@ func containsToken(s, tok string) bool {
 	}
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isDecimalDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // PTRFindings judges the reverse DNS of every address of every MX host.
 func (m *MXResult) PTRFindings() []report.Finding {
