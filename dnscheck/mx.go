@@ -45,7 +45,6 @@ type MXHost struct {
 	CNAMEs     []string     `json:"cnames,omitempty"` // the alias chain when the target is a CNAME
 	Addrs      []netip.Addr `json:"addrs"`
 	Status     string       `json:"status"` // summary of the address lookups: ok, nxdomain, noaddress, unknown
-	PTR        []PTRResult  `json:"ptr,omitempty"`
 
 	Lookup HostAddrs `json:"-"`
 }
@@ -75,8 +74,10 @@ func (m *MXResult) AllAddrs() []netip.Addr {
 	return out
 }
 
-// LookupMX finds the mail hosts of domain, their addresses and the reverse
-// DNS of each address, with independent lookups run concurrently.
+// LookupMX finds the mail hosts of domain and their addresses, with the
+// hosts' lookups run concurrently. Reverse DNS is a separate step
+// (LookupRDNS) so that checks needing only the addresses (SPF, SMTP,
+// blocklists) can start one round trip earlier.
 func LookupMX(ctx context.Context, r Resolver, domain string) *MXResult {
 	domain = strings.TrimSuffix(strings.ToLower(domain), ".")
 	res := &MXResult{Domain: domain}
@@ -130,17 +131,6 @@ func LookupMX(ctx context.Context, r Resolver, domain string) *MXResult {
 				h.CNAMEs = h.Lookup.AAAA.CNAMEs
 			}
 			h.Status = hostStatus(h.Lookup)
-			// Reverse DNS of every address, concurrently.
-			h.PTR = make([]PTRResult, len(h.Addrs))
-			var pw sync.WaitGroup
-			for j, a := range h.Addrs {
-				pw.Add(1)
-				go func(j int, a netip.Addr) {
-					defer pw.Done()
-					h.PTR[j] = CheckPTR(ctx, r, a)
-				}(j, a)
-			}
-			pw.Wait()
 		}(&res.Hosts[i])
 	}
 	wg.Wait()
@@ -163,7 +153,7 @@ func hostStatus(h HostAddrs) string {
 }
 
 // Findings judges the MX result. The reverse-DNS findings come from
-// PTRFindings.
+// RDNSResult.Findings.
 func (m *MXResult) Findings() []report.Finding {
 	var fs []report.Finding
 	refMX := "RFC 5321 §5.1"

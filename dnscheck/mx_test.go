@@ -159,7 +159,7 @@ func TestMXFindings(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			res := LookupMX(ctx, c, tt.domain)
-			got := findingSet(append(res.Findings(), res.PTRFindings()...))
+			got := findingSet(append(res.Findings(), LookupRDNS(ctx, c, res).Findings(res)...))
 			for id, sev := range tt.want {
 				if g, ok := got[id]; !ok || g != sev {
 					t.Errorf("want %s=%s; got %s", id, sev, ids(got))
@@ -193,7 +193,8 @@ func TestMXOrderAndAddrs(t *testing.T) {
 	if !res.Hosts[0].IPv6() || res.Hosts[1].IPv6() {
 		t.Fatal("IPv6 presence wrong")
 	}
-	if n := res.Hosts[0].PTR[1].ConfirmedName(); n != "mx1.good.test" {
+	p, ok := LookupRDNS(context.Background(), c, res).For(want[1])
+	if n := p.ConfirmedName(); !ok || n != "mx1.good.test" {
 		t.Fatalf("IPv6 PTR not confirmed: %q", n)
 	}
 }

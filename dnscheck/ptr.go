@@ -160,15 +160,52 @@ func containsToken(s, tok string) bool {
 
 func isDecimalDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// PTRFindings judges the reverse DNS of every address of every MX host.
-func (m *MXResult) PTRFindings() []report.Finding {
+// RDNSResult is the reverse DNS of every address of every mail host.
+type RDNSResult struct {
+	Results []PTRResult `json:"results"`
+}
+
+// For returns the reverse DNS of one address.
+func (r *RDNSResult) For(addr netip.Addr) (PTRResult, bool) {
+	for _, p := range r.Results {
+		if p.Addr == addr {
+			return p, true
+		}
+	}
+	return PTRResult{}, false
+}
+
+// LookupRDNS checks the reverse DNS of every publicly routable address of
+// the MX hosts, concurrently. (Special-use addresses are skipped: the MX
+// findings already say they are unreachable.)
+func LookupRDNS(ctx context.Context, r Resolver, mx *MXResult) *RDNSResult {
+	var addrs []netip.Addr
+	for _, a := range mx.AllAddrs() {
+		if SpecialUse(a) == "" {
+			addrs = append(addrs, a)
+		}
+	}
+	res := &RDNSResult{Results: make([]PTRResult, len(addrs))}
+	var wg sync.WaitGroup
+	for i, a := range addrs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res.Results[i] = CheckPTR(ctx, r, a)
+		}()
+	}
+	wg.Wait()
+	return res
+}
+
+// Findings judges the reverse DNS of every address of every MX host.
+func (r *RDNSResult) Findings(mx *MXResult) []report.Finding {
 	var fs []report.Finding
-	for _, h := range m.Hosts {
-		for _, p := range h.PTR {
-			if SpecialUse(p.Addr) != "" {
-				continue // the MX findings already say it is unreachable
+	for _, h := range mx.Hosts {
+		for _, a := range h.Addrs {
+			if p, ok := r.For(a); ok {
+				fs = append(fs, p.Findings(h.Name)...)
 			}
-			fs = append(fs, p.Findings(h.Name)...)
 		}
 	}
 	return fs

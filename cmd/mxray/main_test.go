@@ -76,7 +76,7 @@ mx.example.test.  IN A 81.2.69.160
 
 func TestCheckMXOnlyAgainstDNSTest(t *testing.T) {
 	srv := dnstest.Start(t, cliZone)
-	code, out, stderr := runCLI(t, "check", "EXAMPLE.test.", "--only", "mx", "--resolver", srv.Addr, "--format", "json", "--trace")
+	code, out, stderr := runCLI(t, "check", "EXAMPLE.test.", "--only", "mx,rdns", "--resolver", srv.Addr, "--format", "json", "--trace")
 	if code != report.ExitOK && code != report.ExitWarning {
 		t.Fatalf("exit %d; stderr %q; out %s", code, stderr, out)
 	}
