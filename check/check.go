@@ -141,6 +141,17 @@ func (e *Env) Now() time.Time {
 // Domain runs every enabled part for domain (already normalised) and returns
 // the report. ctx bounds the whole check.
 func Domain(ctx context.Context, cfg Config, domain string) (*report.Report, error) {
+	regMu.Lock()
+	ps := make(map[string]Part, len(parts))
+	for id, p := range parts {
+		ps[id] = p
+	}
+	regMu.Unlock()
+	return runParts(ctx, cfg, domain, ps)
+}
+
+// runParts runs the given parts; Domain passes the registry, tests their own.
+func runParts(ctx context.Context, cfg Config, domain string, parts map[string]Part) (*report.Report, error) {
 	if cfg.Resolver == nil {
 		return nil, fmt.Errorf("check: no resolver")
 	}
@@ -148,7 +159,16 @@ func Domain(ctx context.Context, cfg Config, domain string) (*report.Report, err
 	started := env.Now()
 	rep := report.New("check", domain, cfg.Version, started)
 
-	ids := Parts()
+	ids := make([]string, 0, len(parts))
+	for id := range parts {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if parts[ids[i]].Order != parts[ids[j]].Order {
+			return parts[ids[i]].Order < parts[ids[j]].Order
+		}
+		return ids[i] < ids[j]
+	})
 	enabled := selected(ids, cfg.Only, cfg.Skip)
 	for _, id := range ids {
 		env.results[id] = &partResult{done: make(chan struct{}), enabled: enabled[id]}
@@ -158,9 +178,7 @@ func Domain(ctx context.Context, cfg Config, domain string) (*report.Report, err
 		if !enabled[id] {
 			continue
 		}
-		regMu.Lock()
 		p := parts[id]
-		regMu.Unlock()
 		res := env.results[id]
 		wg.Add(1)
 		go func() {
