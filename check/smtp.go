@@ -1,4 +1,419 @@
 package check
 
-// SMTPOptions configures the smtp part of the domain check. (Filled in by the issue that builds the smtp part.)
-type SMTPOptions struct{}
+// The smtp part: a live dry run (probe.DryRun) on port 25 of every address
+// of every MX host, and the submission ports 587/465 of the hosts named by
+// RFC 6186 SRV records or --submission. Hosts are probed concurrently; the
+// addresses of one host in turn, and never two connections to one IP at a
+// time (design.md §4: politeness bounds the concurrency).
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/probe"
+	"github.com/mxray/mxray/report"
+)
+
+// SMTPOptions configures the smtp part of the domain check.
+type SMTPOptions struct {
+	// HELO, From, ProbeSender, Recipients: see probe.Config (--helo,
+	// --from, --rcpt).
+	HELO        string
+	From        string
+	ProbeSender string
+	Recipients  []string
+	// Submission are extra submission hosts, "HOST" or "HOST:PORT"
+	// (--submission); without a port both 587 and 465 are tried.
+	Submission []string
+	// ShowTranscript puts every session's transcript in the text report.
+	ShowTranscript bool
+	// TLS options for every session (tests set RootCAs).
+	TLS probe.TLSOptions
+	// Timeouts and limits of each session; zero: probe's defaults.
+	ConnectTimeout, GreetingTimeout, CommandTimeout, SessionTimeout time.Duration
+	// AllowSpecialUse probes MX addresses that are private, loopback or
+	// documentation addresses (tests route them to fakes). By default they
+	// are not dialed: a public MX pointing there is already reported by
+	// the mx part, and dialing it would probe the local network.
+	AllowSpecialUse bool
+}
+
+// SMTPResult is the smtp part's typed result.
+type SMTPResult struct {
+	Sessions   []*probe.Session `json:"sessions"`
+	Submission []*probe.Session `json:"submission,omitempty"`
+}
+
+func init() {
+	Register(Part{ID: "smtp", Order: 80, Run: runSMTP})
+}
+
+// ipLocks gives one connection per IP at a time.
+type ipLocks struct {
+	mu sync.Mutex
+	m  map[string]*sync.Mutex
+}
+
+func (l *ipLocks) lock(ip string) func() {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*sync.Mutex{}
+	}
+	m, ok := l.m[ip]
+	if !ok {
+		m = &sync.Mutex{}
+		l.m[ip] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+func (env *Env) probeConfig(domain string) probe.Config {
+	o := env.Config.SMTP
+	return probe.Config{
+		Dial: env.Config.Dial, HELO: o.HELO, From: o.From, ProbeSender: o.ProbeSender,
+		Domain: domain, Recipients: o.Recipients, TLS: o.TLS,
+		ConnectTimeout: o.ConnectTimeout, GreetingTimeout: o.GreetingTimeout,
+		CommandTimeout: o.CommandTimeout, SessionTimeout: o.SessionTimeout,
+		Now: env.Config.Now,
+	}
+}
+
+func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
+	sec := report.Section{ID: "smtp", Title: "SMTP on the mail hosts (port 25 dry run; no message is sent)"}
+	mx, ok := env.MX(ctx)
+	if !ok {
+		sec.Add(report.Finding{ID: "smtp.no-mx-data", Severity: report.Unknown,
+			Summary: "the MX hosts are not known (the MX check did not run or failed), so no SMTP session was tried"})
+		return []report.Section{sec}, nil
+	}
+	res := &SMTPResult{}
+	locks := &ipLocks{}
+
+	type job struct {
+		host dnscheck.MXHost
+		addr netip.Addr
+	}
+	var jobs [][]job // per host
+	var skipped []string
+	for _, h := range mx.Hosts {
+		var hj []job
+		for _, a := range h.Addrs {
+			if why := dnscheck.SpecialUse(a); why != "" && !env.Config.SMTP.AllowSpecialUse {
+				skipped = append(skipped, fmt.Sprintf("%s %s (%s)", h.Name, a, why))
+				continue
+			}
+			hj = append(hj, job{host: h, addr: a})
+		}
+		if len(hj) > 0 {
+			jobs = append(jobs, hj)
+		}
+	}
+	if len(jobs) == 0 {
+		if len(skipped) > 0 {
+			sec.Add(report.Finding{ID: "smtp.no-public-address", Severity: report.Unknown,
+				Summary: "no MX address was probed: none is a public address", Evidence: skipped})
+		} else {
+			sec.Add(report.Finding{ID: "smtp.no-hosts", Severity: report.Info,
+				Summary: "there is no mail host to probe (" + mxStatus(mx) + ")"})
+		}
+	}
+
+	// DANE: the TLSA records of the hosts, when the dane part runs.
+	var dane *dnscheck.DANEResult
+	daneCh := make(chan struct{})
+	go func() {
+		defer close(daneCh)
+		if v, ok := env.Await(ctx, "dane"); ok {
+			dane, _ = v.(*dnscheck.DANEResult)
+		}
+	}()
+
+	// Sessions: hosts concurrently, the addresses of a host one after the other.
+	type done struct {
+		s   *probe.Session
+		job job
+	}
+	results := make([][]done, len(jobs))
+	var wg sync.WaitGroup
+	for hi, hj := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, j := range hj {
+				unlock := locks.lock(j.addr.String())
+				s := probe.DryRun(ctx, env.probeConfig(env.Domain), probe.Target{Host: j.host.Name, Addr: net.JoinHostPort(j.addr.String(), "25")})
+				unlock()
+				results[hi] = append(results[hi], done{s, j})
+			}
+		}()
+	}
+
+	// Submission runs beside the port-25 sessions (sharing the IP locks).
+	subCh := make(chan []report.Section, 1)
+	go func() { subCh <- env.runSubmission(ctx, locks, res) }()
+	wg.Wait()
+	<-daneCh
+	// Reverse DNS ran beside the sessions (the rdns part); the banner
+	// check compares it with the banner.
+	rd, _ := env.RDNS(ctx)
+
+	anyReached, connectFailed, total := false, 0, 0
+	for _, hr := range results {
+		for _, d := range hr {
+			total++
+			if d.s.Status.ConnectFailed() {
+				connectFailed++
+			} else {
+				anyReached = true
+			}
+		}
+	}
+	for _, hr := range results {
+		for _, d := range hr {
+			res.Sessions = append(res.Sessions, d.s)
+			o := probe.FindingOptions{Now: env.Now()}
+			if ptr, ok := ptrFor(rd, d.job.addr); ok {
+				o.PTRStatus = ptr.Status
+				o.PTR = []string{}
+				for _, n := range ptr.Names {
+					o.PTR = append(o.PTR, n.Name)
+				}
+			}
+			fs := d.s.Findings(o)
+			for i := range fs {
+				if fs[i].ID == "smtp.connect-failed" && anyReached {
+					// Other hosts answered, so this network can reach port 25:
+					// the host itself is unreachable.
+					fs[i].Severity = report.Warning
+					fs[i].Summary += "; other mail hosts were reachable from here, so this one is down or filtered"
+					fs[i].Cause = "senders skip to the next MX host after a delay; if it is the only working one, mail is delayed or bounced"
+				}
+			}
+			sec.Add(fs...)
+			sec.Add(daneFindings(dane, d.s)...)
+		}
+	}
+	if total > 0 && connectFailed == total {
+		var ev []string
+		for _, s := range res.Sessions {
+			ev = append(ev, s.Summary())
+		}
+		sec.Add(report.Finding{ID: "smtp.port25-blocked", Severity: report.Unknown,
+			Summary:  "unknown: no MX host was reachable on port 25 while DNS works; outbound port 25 may be blocked on this network (common on cloud hosts and residential ISPs)",
+			Evidence: ev,
+			Cause:    "many providers block outgoing connections to port 25 to stop spam from compromised machines; the mail hosts may be fine",
+			Fix:      "run mxray from a host that may connect to port 25 (a mail server, or a VPS whose provider allows it), or ask the provider to lift the block"})
+	}
+	if len(skipped) > 0 && len(jobs) > 0 {
+		sec.Add(report.Finding{ID: "smtp.skipped-addresses", Severity: report.Info,
+			Summary: "some MX addresses were not probed: they are not public", Evidence: skipped})
+	}
+	sec.Detail = &probe.Detail{Sessions: res.Sessions, ShowTranscript: env.Config.SMTP.ShowTranscript, ShowReplies: env.Config.SMTP.ShowTranscript}
+	subs := <-subCh
+	return append([]report.Section{sec}, subs...), res
+}
+
+func ptrFor(rd *dnscheck.RDNSResult, a netip.Addr) (dnscheck.PTRResult, bool) {
+	if rd == nil {
+		return dnscheck.PTRResult{}, false
+	}
+	return rd.For(a)
+}
+
+func mxStatus(mx *dnscheck.MXResult) string {
+	switch {
+	case mx.NullMX:
+		return "null MX"
+	case len(mx.Hosts) == 0:
+		return "no MX hosts: " + mx.Status
+	}
+	return "no addresses"
+}
+
+// daneFindings compares the presented certificate with the host's TLSA
+// records (RFC 7672 §3): a DANE sender delivers only when one matches.
+func daneFindings(d *dnscheck.DANEResult, s *probe.Session) []report.Finding {
+	if d == nil || !s.Status.Reached() && s.Status != probe.StatusTLSHandshakeFailed {
+		return nil
+	}
+	h, ok := d.TLSAFor(s.Host)
+	if !ok || h.Status != dnscheck.DANEStatusOK || len(h.Records) == 0 {
+		return nil
+	}
+	subj := fmt.Sprintf("%s (%s)", s.Host, s.Addr)
+	var recs []string
+	for _, r := range h.Records {
+		recs = append(recs, r.Raw)
+	}
+	if s.TLS == nil || s.TLS.Handshake != "ok" {
+		why := "the server does not offer STARTTLS"
+		if s.TLS != nil {
+			why = "the TLS handshake failed: " + s.TLS.HandshakeError
+		}
+		return []report.Finding{{ID: "smtp.dane-no-tls", Severity: report.Failure, Subject: subj,
+			Summary:    "the host publishes DNSSEC-signed TLSA records, but " + why,
+			Evidence:   recs,
+			Cause:      "DANE senders (RFC 7672 §2.2) require TLS with a matching certificate and will not deliver in clear text",
+			Fix:        "enable STARTTLS with the certificate the TLSA records describe, or remove the TLSA records",
+			References: []string{"RFC 7672 §2.2"}}}
+	}
+	chain := s.TLS.Certificates()
+	m, reasons := dnscheck.MatchTLSA(h.Records, chain)
+	if m != nil && m.Usage == dnscheck.TLSAUsageDANETA {
+		// RFC 7672 §3.2.2/§3.2.3: with DANE-TA the chain must still verify
+		// up to the matched anchor, name the MX host and be in date.
+		switch s.TLS.Problem {
+		case "wrong-name", "expired", "not-yet-valid":
+			return []report.Finding{{ID: "smtp.dane-ta-invalid", Severity: report.Failure, Subject: subj,
+				Summary:    "the chain matches the DANE-TA record " + m.Raw + ", but the certificate is " + strings.ReplaceAll(s.TLS.Problem, "-", " "),
+				Evidence:   append(recs, s.TLS.VerifyError),
+				Cause:      "with DANE-TA (usage 2) senders still check the host name and validity of the certificate (RFC 7672 §3.2); they will not deliver",
+				Fix:        "renew the certificate for the MX host name from the CA the record pins, or publish a DANE-EE (3 1 1) record",
+				References: []string{"RFC 7672 §3.2.2", "RFC 7672 §3.2.3"}}}
+		}
+	}
+	if m != nil {
+		return []report.Finding{{ID: "smtp.dane-match", Severity: report.OK, Subject: subj,
+			Summary:  "the certificate matches the TLSA record " + m.Raw + " (" + m.Mnemonic() + ")",
+			Evidence: append(recs, reasons...)}}
+	}
+	f := report.Finding{ID: "smtp.dane-mismatch", Severity: report.Failure, Subject: subj,
+		Summary:    "no TLSA record matches the certificate the server presents: DANE senders will not deliver",
+		Evidence:   append(recs, reasons...),
+		Cause:      "the certificate (or its key) changed without the TLSA records being updated first (RFC 7671 §8.1: publish the new record, wait the TTL, then change the certificate)",
+		Fix:        "publish a TLSA record for the current key (keep the old one until every server uses the new key)",
+		References: []string{"RFC 7672 §3", "RFC 7671 §8.1"}}
+	if len(chain) > 0 {
+		f.Publish = []string{dnscheck.TLSARecordFor(s.Host, 25, chain[0])}
+	}
+	return []report.Finding{f}
+}
+
+// submissionTarget is one submission host and port, and where it came from.
+type submissionTarget struct {
+	host   string
+	port   int
+	source string
+}
+
+// runSubmission probes mail submission: 587 with STARTTLS and 465 with
+// implicit TLS (RFC 8314), on the hosts of _submission._tcp and
+// _submissions._tcp SRV records (RFC 6186 §3.1) or --submission. It never
+// authenticates: no credentials are tried.
+func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResult) []report.Section {
+	sec := report.Section{ID: "submission", Title: "Mail submission (ports 587 and 465)"}
+	var targets []submissionTarget
+	var srvEvidence []string
+	for _, q := range []struct {
+		name string
+		port int
+	}{{"_submissions._tcp." + env.Domain, 465}, {"_submission._tcp." + env.Domain, 587}} {
+		a := env.Config.Resolver.Lookup(ctx, q.name, dns.TypeSRV)
+		srvEvidence = append(srvEvidence, a.Describe())
+		srvEvidence = append(srvEvidence, a.Strings()...)
+		if a.Failed() {
+			sec.Add(report.Finding{ID: "submission.srv-lookup-failed", Severity: report.Unknown,
+				Summary: "could not look up " + q.name + " SRV: " + a.Status.String(), Evidence: []string{a.Describe()}})
+			continue
+		}
+		recs := make([]*dns.SRV, 0, len(a.Records))
+		for _, rr := range a.Records {
+			if s, ok := rr.(*dns.SRV); ok {
+				recs = append(recs, s)
+			}
+		}
+		sort.SliceStable(recs, func(i, j int) bool { return recs[i].Priority < recs[j].Priority })
+		for _, s := range recs {
+			if s.Target == "." {
+				continue // RFC 6186 §4: the service is decidedly not offered
+			}
+			targets = append(targets, submissionTarget{strings.TrimSuffix(strings.ToLower(s.Target), "."), int(s.Port), "SRV " + q.name})
+		}
+	}
+	for _, h := range env.Config.SMTP.Submission {
+		host, port, err := net.SplitHostPort(h)
+		if err != nil {
+			targets = append(targets, submissionTarget{h, 587, "--submission"}, submissionTarget{h, 465, "--submission"})
+			continue
+		}
+		p, _ := strconv.Atoi(port)
+		targets = append(targets, submissionTarget{host, p, "--submission"})
+	}
+	if len(targets) == 0 {
+		sec.Add(report.Finding{ID: "submission.none", Severity: report.Info,
+			Summary:    "no submission service is advertised (no RFC 6186 SRV records) and none was named with --submission; not checked",
+			Evidence:   srvEvidence,
+			Fix:        "optional: publish SRV records so mail clients can configure themselves",
+			Publish:    []string{"_submissions._tcp." + env.Domain + ". IN SRV 0 1 465 mail." + env.Domain + ".", "_submission._tcp." + env.Domain + ". IN SRV 0 1 587 mail." + env.Domain + "."},
+			References: []string{"RFC 6186 §3.1", "RFC 8314 §5.1"}})
+		return []report.Section{sec}
+	}
+	sessions := make([]*probe.Session, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sessions[i] = env.submissionSession(ctx, locks, t)
+		}()
+	}
+	wg.Wait()
+	for i, s := range sessions {
+		if s == nil {
+			continue
+		}
+		res.Submission = append(res.Submission, s)
+		fs := s.Findings(probe.FindingOptions{Now: env.Now(), Submission: true})
+		for j := range fs {
+			fs[j].ID = strings.Replace(fs[j].ID, "smtp.", "submission.", 1)
+			fs[j].Evidence = append(fs[j].Evidence, "found by: "+targets[i].source)
+		}
+		sec.Add(fs...)
+	}
+	sec.Detail = &probe.Detail{Sessions: res.Submission, ShowTranscript: env.Config.SMTP.ShowTranscript}
+	return []report.Section{sec}
+}
+
+func (env *Env) submissionSession(ctx context.Context, locks *ipLocks, t submissionTarget) *probe.Session {
+	cfg := env.probeConfig("")
+	cfg.NoMail = true
+	cfg.Mode = probe.ModeSTARTTLS
+	if t.port == 465 {
+		cfg.Mode = probe.ModeImplicitTLS
+	}
+	addr := t.host
+	if a, err := netip.ParseAddr(t.host); err == nil {
+		addr = a.String()
+	} else {
+		h := dnscheck.LookupHost(ctx, env.Config.Resolver, t.host)
+		if len(h.Addrs) == 0 {
+			s := &probe.Session{Host: t.host, Port: t.port, Addr: net.JoinHostPort(t.host, strconv.Itoa(t.port)),
+				Mode: cfg.Mode, Status: probe.StatusConnectionError,
+				Detail: "the host has no address: " + h.A.Describe() + "; " + h.AAAA.Describe()}
+			return s
+		}
+		addr = h.Addrs[0].String()
+	}
+	if a, err := netip.ParseAddr(addr); err == nil {
+		if why := dnscheck.SpecialUse(a); why != "" && !env.Config.SMTP.AllowSpecialUse {
+			return &probe.Session{Host: t.host, Port: t.port, Addr: net.JoinHostPort(addr, strconv.Itoa(t.port)),
+				Mode: cfg.Mode, Status: probe.StatusConnectionError,
+				Detail: "not probed: " + addr + " is not a public address (" + why + ")"}
+		}
+	}
+	unlock := locks.lock(addr)
+	defer unlock()
+	return probe.DryRun(ctx, cfg, probe.Target{Host: t.host, Addr: net.JoinHostPort(addr, strconv.Itoa(t.port))})
+}

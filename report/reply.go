@@ -42,4 +42,11 @@ type Explanation struct {
 	Summary      string   `json:"summary"` // one line: what happened
 	Fix          string   `json:"fix"`
 	References   []string `json:"references,omitempty"`
+
+	// Added by the reply catalog (issue 7).
+	Entry        string            `json:"entry,omitempty"`         // the catalog entry that matched (unique id)
+	EnhancedName string            `json:"enhanced_name,omitempty"` // registry name of the enhanced code (RFC 3463 etc.)
+	Matched      string            `json:"matched,omitempty"`       // the part of the reply text the entry's pattern matched
+	Captures     map[string]string `json:"captures,omitempty"`      // named values taken from the text: zone, ip, domain, ...
+	Source       string            `json:"source,omitempty"`        // where the catalog entry comes from (RFC, seed line, provider doc)
 }

@@ -1,0 +1,238 @@
+package check
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/probe"
+	"github.com/mxray/mxray/probe/smtptest"
+	"github.com/mxray/mxray/report"
+)
+
+func smtpTestOptions(pki *smtptest.PKI) SMTPOptions {
+	return SMTPOptions{HELO: "probe.mxray.test", AllowSpecialUse: true, TLS: probe.TLSOptions{RootCAs: pki.Pool()},
+		ConnectTimeout: 300 * time.Millisecond, GreetingTimeout: 2 * time.Second, CommandTimeout: 2 * time.Second, SessionTimeout: 10 * time.Second}
+}
+
+func severities(rep *report.Report, id string) []report.Severity {
+	var out []report.Severity
+	for _, f := range rep.Find(id) {
+		out = append(out, f.Severity)
+	}
+	return out
+}
+
+func TestSMTPPart(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	mx1 := smtptest.Start(t, smtptest.Options{Domain: "mx1.example.test", LocalDomains: []string{"example.test"},
+		TLS: smtptest.ServerConfig(pki.Cert(smtptest.CertOptions{DNSNames: []string{"mx1.example.test"}}))})
+	sub := smtptest.Start(t, smtptest.Options{Domain: "smtp.example.test",
+		TLS: smtptest.ServerConfig(pki.Cert(smtptest.CertOptions{DNSNames: []string{"smtp.example.test"}}))})
+	defer smtptest.AssertNoMessage(t, mx1.Rec, sub.Rec)
+	closed := smtptest.ClosedAddr(t)
+	res := dnscheck.NewStaticResolver(
+		"example.test. 300 IN MX 10 mx1.example.test.",
+		"example.test. 300 IN MX 20 mx2.example.test.",
+		"mx1.example.test. 300 IN A 192.0.2.10",
+		"mx2.example.test. 300 IN A 192.0.2.11",
+		"_submission._tcp.example.test. 300 IN SRV 0 1 587 smtp.example.test.",
+		"_submissions._tcp.example.test. 300 IN SRV 0 0 0 .",
+		"smtp.example.test. 300 IN A 192.0.2.20",
+	)
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki),
+		Dial: smtptest.Router(map[string]string{"192.0.2.10:25": mx1.Addr, "192.0.2.11:25": closed, "192.0.2.20:587": sub.Addr})}
+	rep, err := Domain(context.Background(), cfg, "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]report.Severity{
+		"smtp.postmaster-accepted":        report.OK,
+		"smtp.certificate-ok":             report.OK,
+		"smtp.relay-denied":               report.OK,
+		"smtp.unknown-recipient-rejected": report.OK,
+		"smtp.connect-failed":             report.Warning, // mx2 refused while mx1 answered
+		"submission.certificate-ok":       report.OK,
+	} {
+		got := severities(rep, id)
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%s: got %v, want [%v]", id, got, want)
+		}
+	}
+	if len(rep.Find("smtp.port25-blocked")) != 0 {
+		t.Error("port25-blocked reported although a host answered")
+	}
+	if len(rep.Find("submission.auth-before-tls")) != 0 {
+		t.Error("unexpected auth-before-tls")
+	}
+	// The mail transaction is not tried on submission.
+	for _, v := range sub.Rec.Verbs() {
+		if v == "MAIL" || v == "RCPT" {
+			t.Errorf("submission session sent %s", v)
+		}
+	}
+}
+
+func TestSMTPPartPort25Blocked(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	res := dnscheck.NewStaticResolver(
+		"example.test. 300 IN MX 10 mx1.example.test.",
+		"mx1.example.test. 300 IN A 192.0.2.10",
+		"mx1.example.test. 300 IN AAAA 2001:db8::10",
+	)
+	blackhole := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		<-ctx.Done() // a filtered port: no answer until the deadline
+		return nil, ctx.Err()
+	}
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki), Dial: blackhole}
+	start := time.Now()
+	rep, err := Domain(context.Background(), cfg, "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := severities(rep, "smtp.port25-blocked"); len(got) != 1 || got[0] != report.Unknown {
+		t.Fatalf("port25-blocked: %v; findings %+v", got, rep.Findings())
+	}
+	for _, f := range rep.Findings() {
+		if strings.HasPrefix(f.ID, "smtp.") && f.Severity == report.Failure {
+			t.Errorf("a blocked port must not fail the domain: %+v", f)
+		}
+		if f.ID == "smtp.starttls-missing" {
+			t.Error("a timeout must never be reported as no STARTTLS")
+		}
+	}
+	// Two addresses of one host, one after the other, 300 ms each.
+	if el := time.Since(start); el > 3*time.Second {
+		t.Errorf("took %s", el)
+	}
+}
+
+// TestSMTPOneConnectionPerIP: two MX hosts sharing one address are never
+// probed at the same time.
+func TestSMTPOneConnectionPerIP(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	var active, maxActive int32
+	mu := make(chan struct{}, 1)
+	mu <- struct{}{}
+	srv := smtptest.StartRaw(t, func(c *smtptest.RawConn) {
+		<-mu
+		active++
+		if active > maxActive {
+			maxActive = active
+		}
+		mu <- struct{}{}
+		time.Sleep(50 * time.Millisecond)
+		c.Send("220 mx.example.test ESMTP")
+		c.Session()
+		<-mu
+		active--
+		mu <- struct{}{}
+	})
+	defer smtptest.AssertNoMessage(t, srv.Rec)
+	res := dnscheck.NewStaticResolver(
+		"example.test. 300 IN MX 10 a.example.test.",
+		"example.test. 300 IN MX 20 b.example.test.",
+		"a.example.test. 300 IN A 192.0.2.10",
+		"b.example.test. 300 IN A 192.0.2.10",
+	)
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki),
+		Dial: smtptest.Router(map[string]string{"192.0.2.10:25": srv.Addr})}
+	if _, err := Domain(context.Background(), cfg, "example.test"); err != nil {
+		t.Fatal(err)
+	}
+	<-mu
+	if maxActive != 1 {
+		t.Errorf("max concurrent connections to one IP: %d", maxActive)
+	}
+	mu <- struct{}{}
+}
+
+func TestDANEFindings(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	cert := pki.Cert(smtptest.CertOptions{DNSNames: []string{"mx.example.test"}})
+	srv := smtptest.Start(t, smtptest.Options{Domain: "mx.example.test", LocalDomains: []string{"example.test"}, TLS: smtptest.ServerConfig(cert)})
+	defer smtptest.AssertNoMessage(t, srv.Rec)
+	s := probe.DryRun(context.Background(), probe.Config{HELO: "probe.mxray.test", NoMail: true, TLS: probe.TLSOptions{RootCAs: pki.Pool()}},
+		probe.Target{Host: "mx.example.test", Addr: srv.Addr})
+	if s.TLS == nil || s.TLS.Handshake != "ok" {
+		t.Fatalf("no TLS: %s %s", s.Status, s.Detail)
+	}
+	spki := func(c *x509.Certificate) string {
+		h := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+		return hex.EncodeToString(h[:])
+	}
+	other := pki.Cert(smtptest.CertOptions{DNSNames: []string{"mx.example.test"}})
+	tests := []struct {
+		name string
+		data string
+		id   string
+		sev  report.Severity
+	}{
+		{"match", spki(cert.Leaf), "smtp.dane-match", report.OK},
+		{"mismatch", spki(other.Leaf), "smtp.dane-mismatch", report.Failure},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := dnscheck.TLSARecord{Usage: 3, Selector: 1, MatchingType: 1, Data: tc.data, Raw: "_25._tcp.mx.example.test. IN TLSA 3 1 1 " + tc.data}
+			d := &dnscheck.DANEResult{Hosts: []dnscheck.DANEHost{{Host: "mx.example.test", Port: 25, Records: []dnscheck.TLSARecord{rec}, Authenticated: true, Status: dnscheck.DANEStatusOK}}}
+			fs := daneFindings(d, s)
+			if len(fs) != 1 || fs[0].ID != tc.id || fs[0].Severity != tc.sev {
+				t.Fatalf("findings %+v", fs)
+			}
+			if tc.id == "smtp.dane-mismatch" && len(fs[0].Publish) != 1 {
+				t.Errorf("no record to publish: %+v", fs[0])
+			}
+		})
+	}
+	// Not authenticated: senders ignore the records; nothing to judge here.
+	d := &dnscheck.DANEResult{Hosts: []dnscheck.DANEHost{{Host: "mx.example.test", Port: 25, Status: dnscheck.DANEStatusInsecure}}}
+	if fs := daneFindings(d, s); len(fs) != 0 {
+		t.Errorf("insecure TLSA judged: %+v", fs)
+	}
+}
+
+// TestSMTPPartDANE: the smtp part matches the certificate it sees against
+// the TLSA records the dane part found.
+func TestSMTPPartDANE(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	cert := pki.Cert(smtptest.CertOptions{DNSNames: []string{"mx1.example.test"}})
+	mx1 := smtptest.Start(t, smtptest.Options{Domain: "mx1.example.test", LocalDomains: []string{"example.test"}, TLS: smtptest.ServerConfig(cert)})
+	defer smtptest.AssertNoMessage(t, mx1.Rec)
+	for _, tc := range []struct {
+		name string
+		leaf *x509.Certificate
+		id   string
+	}{
+		{"match", cert.Leaf, "smtp.dane-match"},
+		{"mismatch", pki.Cert(smtptest.CertOptions{DNSNames: []string{"mx1.example.test"}}).Leaf, "smtp.dane-mismatch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := sha256.Sum256(tc.leaf.RawSubjectPublicKeyInfo)
+			res := dnscheck.NewStaticResolver(
+				"example.test. 300 IN MX 10 mx1.example.test.",
+				"mx1.example.test. 300 IN A 192.0.2.10",
+				"_25._tcp.mx1.example.test. 300 IN TLSA 3 1 1 "+hex.EncodeToString(h[:]),
+			)
+			res.AD = true
+			cfg := Config{Resolver: res, Only: []string{"smtp", "dane"}, SMTP: smtpTestOptions(pki),
+				Dial: smtptest.Router(map[string]string{"192.0.2.10:25": mx1.Addr})}
+			rep, err := Domain(context.Background(), cfg, "example.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Find(tc.id)) != 1 {
+				var got []string
+				for _, f := range rep.Findings() {
+					got = append(got, f.ID)
+				}
+				t.Errorf("want %s; got %v", tc.id, got)
+			}
+		})
+	}
+}

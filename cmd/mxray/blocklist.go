@@ -1,0 +1,222 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mxray/mxray/check"
+	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/report"
+)
+
+// blocklistMaxInFlight is the resolver's bound on queries in flight for
+// 'mxray blocklist'. One target against the default lists is about 30
+// queries (the target, and each list's two RFC 5782 test points, in one
+// round), so 128 lets a few targets proceed at once while staying a bounded,
+// modest load on the local resolver; each blocklist sees at most a few
+// queries at a time from us (dnscheck.DefaultDNSBLConcurrency spreads the
+// checks across lists).
+const blocklistMaxInFlight = 128
+
+func init() {
+	register(command{name: "blocklist", order: 60, summary: "listed / not listed / unknown on each DNS blocklist, with the list's meaning and delisting page",
+		usage: "mxray blocklist IP|DOMAIN [...] [flags]", run: runBlocklist})
+	checkFlagHooks = append(checkFlagHooks, func(fs *pflag.FlagSet) func(cfg *check.Config) error {
+		f := addDNSBLFlags(fs)
+		f.env = os.Getenv
+		return func(cfg *check.Config) error {
+			sel, err := f.selection()
+			if err != nil {
+				return err
+			}
+			cfg.DNSBL.Selection = sel
+			return nil
+		}
+	})
+}
+
+// dnsblFlags are the list-choosing flags of 'blocklist' and 'check'.
+type dnsblFlags struct {
+	lists  []string
+	file   string
+	dqsKey string
+	all    bool
+	env    func(string) string
+}
+
+func addDNSBLFlags(fs *pflag.FlagSet) *dnsblFlags {
+	f := &dnsblFlags{}
+	fs.StringArrayVar(&f.lists, "list", nil, "blocklist ZONE[:KIND,...] to add (KIND ipv4, ipv6, domain), or -ZONE to remove (repeatable)")
+	fs.StringVar(&f.file, "lists", "", "read the blocklists from FILE instead of the defaults: one ZONE[:KIND] or -ZONE a line, or JSON definitions in the catalog's schema")
+	fs.StringVar(&f.dqsKey, "dqs-key", "", "Spamhaus Data Query Service key: query Spamhaus through DQS (default: $MXRAY_DQS_KEY)")
+	fs.BoolVar(&f.all, "all-lists", false, "query every list of the catalog, legacy and defunct ones included")
+	return f
+}
+
+func (f *dnsblFlags) selection() (dnscheck.DNSBLSelection, error) {
+	sel := dnscheck.DNSBLSelection{All: f.all, DQSKey: f.dqsKey}
+	if sel.DQSKey == "" && f.env != nil {
+		sel.DQSKey = f.env("MXRAY_DQS_KEY")
+	}
+	if f.file != "" {
+		fh, err := os.Open(f.file)
+		if err != nil {
+			return sel, fmt.Errorf("--lists: %v", err)
+		}
+		defer fh.Close()
+		data, err := io.ReadAll(io.LimitReader(fh, 4<<20))
+		if err != nil {
+			return sel, fmt.Errorf("--lists: %v", err)
+		}
+		sel.Replace = true
+		if t := strings.TrimSpace(string(data)); strings.HasPrefix(t, "{") {
+			// Full definitions, in the catalog's JSON schema.
+			if sel.Custom, err = dnscheck.ParseDNSBLDefinitions(data); err != nil {
+				return sel, fmt.Errorf("--lists %s: %v", f.file, err)
+			}
+		} else if sel.Lists, err = dnscheck.ParseDNSBLListFile(strings.NewReader(string(data))); err != nil {
+			return sel, fmt.Errorf("--lists %s: %v", f.file, err)
+		}
+	}
+	sel.Lists = append(sel.Lists, f.lists...)
+	// Resolve now, so that a bad zone is a usage error, not a finding.
+	if _, _, err := dnscheck.SelectDNSBLs(sel); err != nil {
+		return sel, err
+	}
+	return sel, nil
+}
+
+func runBlocklist(ctx context.Context, stdio IO, args []string) int {
+	fs := newFlagSet("blocklist", stdio, "mxray blocklist IP|DOMAIN [...] [flags]",
+		"Looks each IP address (IPv4, IPv6) or domain up on DNS blocklists and says, per list: listed (with the\n"+
+			"list's own meaning of the answer, its TXT reason and its delisting page), not listed, or unknown and why\n"+
+			"(timeout, error code such as Spamhaus 127.255.255.254 for public resolvers, a dead or wildcarded list).\n"+
+			"Each list's RFC 5782 test points are checked in the same round. '-' reads targets from standard input.\n"+
+			"Default lists: "+strings.Join(defaultZones(), ", ")+".")
+	g := addGlobalFlags(fs)
+	lf := addDNSBLFlags(fs)
+	lf.env = stdio.Env
+	catalog := fs.Bool("catalog", false, "show the catalog of blocklists (zones, kinds, status, defaults) and exit")
+	if code, done := parseFlags(fs, stdio, "blocklist", args); done {
+		return code
+	}
+	if err := g.validate(); err != nil {
+		return usageError(stdio, "blocklist", "%v", err)
+	}
+	if *catalog {
+		rep := report.New("blocklist", "--catalog", version, time.Now())
+		sec := rep.Section("catalog", "Blocklist catalog")
+		sec.Detail = dnscheck.DNSBLCatalogView{Lists: dnscheck.DNSBLCatalog()}
+		rep.Finish(time.Now())
+		return g.render(stdio, rep)
+	}
+	if fs.NArg() == 0 {
+		return usageError(stdio, "blocklist", "want at least one IP address or domain (or - for standard input)")
+	}
+	var targets []string
+	for _, a := range fs.Args() {
+		if a == "-" {
+			in, err := readTargets(stdio.Stdin)
+			if err != nil {
+				return usageError(stdio, "blocklist", "reading targets: %v", err)
+			}
+			targets = append(targets, in...) // checked per target: a bad line is a finding
+			continue
+		}
+		if err := dnscheck.ValidDNSBLTarget(a); err != nil {
+			return usageError(stdio, "blocklist", "%q: want an IP address or a domain name", a)
+		}
+		targets = append(targets, a)
+	}
+	if len(targets) == 0 {
+		return usageError(stdio, "blocklist", "no targets on standard input")
+	}
+	sel, err := lf.selection()
+	if err != nil {
+		return usageError(stdio, "blocklist", "%v", err)
+	}
+	res, err := blocklistResolver(g)
+	if err != nil {
+		fmt.Fprintf(stdio.Stderr, "mxray blocklist: %v\n", err)
+		return report.ExitUnknown
+	}
+	ctx, cancel := g.context(ctx)
+	defer cancel()
+	title := strings.Join(targets, " ")
+	if len(targets) > 3 {
+		title = fmt.Sprintf("%s and %d more", strings.Join(targets[:3], " "), len(targets)-3)
+	}
+	rep := report.New("blocklist", title, version, time.Now())
+	rep.Sections = append(rep.Sections, blocklistSection(ctx, res, sel, targets))
+	rep.Trace = res.Trace()
+	if k := strings.ToLower(sel.DQSKey); k != "" {
+		// The key is a credential: keep it out of --trace output.
+		for i := range rep.Trace {
+			rep.Trace[i].Name = strings.ReplaceAll(rep.Trace[i].Name, k+".", "<dqs-key>.")
+		}
+	}
+	rep.Finish(time.Now())
+	return g.render(stdio, rep)
+}
+
+// blocklistSection checks targets (IP addresses, domains) on the selected
+// lists and returns the report section. Commands that judge a sending IP
+// (spf --ip, preflight) can call it with dnscheck.DNSBLSelection{} for the
+// default lists.
+func blocklistSection(ctx context.Context, res *dnscheck.Client, sel dnscheck.DNSBLSelection, targets []string) report.Section {
+	sec := report.Section{ID: "dnsbl", Title: "Blocklists (DNSBL, RFC 5782)"}
+	lists, skipped, err := dnscheck.SelectDNSBLs(sel)
+	if err != nil {
+		sec.Add(report.Finding{ID: "dnsbl.config", Severity: report.Unknown, Summary: "blocklists not checked: " + err.Error()})
+		return sec
+	}
+	r := dnscheck.NewDNSBLChecker(res, dnscheck.DNSBLOptions{Servers: res.Servers()}).Check(ctx, lists, targets)
+	r.Skipped = append(r.Skipped, skipped...)
+	sec.Add(r.Findings()...)
+	sec.Detail = r
+	return sec
+}
+
+// blocklistResolver is g.resolver() with a larger bound on queries in flight.
+func blocklistResolver(g *globalFlags) (*dnscheck.Client, error) {
+	servers := g.resolvers
+	if len(servers) == 0 {
+		var err error
+		if servers, err = dnscheck.SystemServers(""); err != nil {
+			return nil, fmt.Errorf("%w (use --resolver ADDR)", err)
+		}
+	}
+	return dnscheck.NewClient(servers, dnscheck.Options{MaxInFlight: blocklistMaxInFlight})
+}
+
+// readTargets reads whitespace-separated targets; '#' starts a comment.
+func readTargets(r io.Reader) ([]string, error) {
+	if r == nil {
+		return nil, nil
+	}
+	var out []string
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = line[:i]
+		}
+		out = append(out, strings.Fields(line)...)
+	}
+	return out, sc.Err()
+}
+
+func defaultZones() []string {
+	var z []string
+	for _, l := range dnscheck.DefaultDNSBLs() {
+		z = append(z, l.Zone)
+	}
+	return z
+}

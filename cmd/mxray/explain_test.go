@@ -1,0 +1,140 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mxray/mxray/dnscheck/dnstest"
+	"github.com/mxray/mxray/report"
+)
+
+// explainJSON decodes the explained replies of a JSON report.
+func explainJSON(t *testing.T, out string) (report.Report, []map[string]any) {
+	t.Helper()
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	var raw struct {
+		Sections []struct {
+			ID     string         `json:"id"`
+			Detail map[string]any `json:"detail"`
+		} `json:"sections"`
+	}
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	var replies []map[string]any
+	for _, s := range raw.Sections {
+		if strings.HasPrefix(s.ID, "explain.") {
+			replies = append(replies, s.Detail)
+		}
+	}
+	return rep, replies
+}
+
+func TestExplainCommand(t *testing.T) {
+	dir := t.TempDir()
+	eml := filepath.Join(dir, "bounce.eml")
+	bounce := "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: s@example.org\nSubject: Mail delivery failed: returning message to sender\n" +
+		"X-Failed-Recipients: a@example.com, b@example.net\n\nThe following address(es) failed:\n\n" +
+		"  a@example.com\n    SMTP error from remote mail server after RCPT TO:<a@example.com>:\n    host mx.example.com [192.0.2.2]: 550 5.1.1 No such user here\n" +
+		"  b@example.net\n    SMTP error from remote mail server after RCPT TO:<b@example.net>:\n    host mx.example.net [192.0.2.3]: 452 4.2.2 Mailbox full\n"
+	if err := os.WriteFile(eml, []byte(bounce), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		stdin      string
+		args       []string
+		recipients []string
+		stages     []string
+	}{
+		{"text argument", "", []string{"550 5.1.1 <u@example.com>: Recipient address rejected: User unknown"}, []string{"u@example.com"}, []string{"unknown"}},
+		{"unquoted words", "", []string{"550", "5.1.1", "user", "unknown"}, []string{""}, []string{"unknown"}},
+		{"stage override", "", []string{"--stage", "rcpt", "550 5.1.1 unknown"}, []string{""}, []string{"rcpt"}},
+		{"file with two recipients", "", []string{eml}, []string{"a@example.com", "b@example.net"}, []string{"rcpt", "rcpt"}},
+		{"stdin", bounce, []string{"-"}, []string{"a@example.com", "b@example.net"}, []string{"rcpt", "rcpt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"explain", "--offline", "--format", "json"}, tc.args...)
+			code, out, stderr := runCLIIn(t, tc.stdin, args...)
+			if code == report.ExitUsage {
+				t.Fatalf("usage error: %s", stderr)
+			}
+			rep, replies := explainJSON(t, out)
+			if rep.Command != "explain" || len(replies) != len(tc.recipients) {
+				t.Fatalf("command %q, %d replies, want %d\n%s", rep.Command, len(replies), len(tc.recipients), out)
+			}
+			for i, r := range replies {
+				for _, field := range []string{"stage", "code", "reason", "cause", "permanent", "action_by", "fix"} {
+					if _, ok := r[field]; !ok {
+						t.Errorf("reply %d lacks %q: %v", i, field, r)
+					}
+				}
+				if got, _ := r["recipient"].(string); got != tc.recipients[i] {
+					t.Errorf("reply %d recipient %q, want %q", i, got, tc.recipients[i])
+				}
+				if r["stage"] != tc.stages[i] {
+					t.Errorf("reply %d stage %v, want %s", i, r["stage"], tc.stages[i])
+				}
+				if r["code"] == float64(550) && r["enhanced_code"] != "5.1.1" {
+					t.Errorf("reply %d enhanced %v", i, r["enhanced_code"])
+				}
+			}
+			if code != rep.ExitCode() {
+				t.Errorf("exit %d, report says %d", code, rep.ExitCode())
+			}
+		})
+	}
+}
+
+// Without --offline the named blocklist is asked, through --resolver only.
+func TestExplainFollowUpCLI(t *testing.T) {
+	srv := dnstest.Start(t, `
+2.0.0.127.zen.spamhaus.org.  A 127.0.0.2
+9.2.0.192.zen.spamhaus.org.  A 127.0.0.11
+`)
+	code, out, stderr := runCLI(t, "explain", "--resolver", srv.Addr, "--format", "json",
+		"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org")
+	ids := findIDs(t, out)
+	if ids["explain.dnsbl-still-listed"] != "failure" || code != report.ExitFailure {
+		t.Errorf("exit %d, findings %v, stderr %q", code, ids, stderr)
+	}
+	_, out, _ = runCLI(t, "explain", "--resolver", srv.Addr, "--format", "json",
+		"554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.spamhaus.org")
+	if ids := findIDs(t, out); ids["explain.dnsbl-delisted"] != "ok" {
+		t.Errorf("findings %v", ids)
+	}
+	// --offline sends nothing.
+	before := srv.Queries()
+	runCLI(t, "explain", "--offline", "--resolver", srv.Addr, "554 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org")
+	if srv.Queries() != before {
+		t.Errorf("--offline sent %d queries", srv.Queries()-before)
+	}
+}
+
+func TestExplainUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"explain"}, {"explain", "--stage", "bogus", "550 x"}, {"explain", "--ip", "nope", "550 x"},
+		{"explain", "--sender", "noat", "550 x"}, {"explain", "   "}, {"explain", "--format", "xml", "550 x"},
+	} {
+		code, _, stderr := runCLI(t, args...)
+		if code != report.ExitUsage {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", args, code, report.ExitUsage, stderr)
+		}
+	}
+}
+
+func TestExplainTextOutput(t *testing.T) {
+	_, out, _ := runCLI(t, "explain", "--offline", "--color", "never",
+		"host mx.example.com[192.0.2.2] said: 550 5.1.1 <u@example.com>: Recipient address rejected: User unknown (in reply to RCPT TO command)")
+	for _, want := range []string{"stage rcpt, code 550, enhanced 5.1.1", "reply: 550 5.1.1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text output lacks %q:\n%s", want, out)
+		}
+	}
+}

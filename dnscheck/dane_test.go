@@ -1,0 +1,175 @@
+package dnscheck
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/mxray/mxray/dnscheck/dnstest"
+	"github.com/mxray/mxray/report"
+)
+
+func sha256hex(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) }
+func sha512hex(b []byte) string { s := sha512.Sum512(b); return hex.EncodeToString(s[:]) }
+
+func TestMatchTLSA(t *testing.T) {
+	ca := newTestCA(t)
+	now := time.Now()
+	_, leaf := ca.leaf(t, []string{"mx1.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	_, other := ca.leaf(t, []string{"mx1.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	// An expired leaf with a wrong name: DANE-EE ignores both (RFC 7672 §3.1.1).
+	_, expiredWrongName := ca.leaf(t, []string{"elsewhere.example"}, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	chain := []*x509.Certificate{leaf, ca.cert}
+
+	rec := func(u, s, m uint8, data string) TLSARecord {
+		return TLSARecord{Usage: u, Selector: s, MatchingType: m, Data: data,
+			Raw: fmt.Sprintf("_25._tcp.mx1.example.com. 300 IN TLSA %d %d %d %s", u, s, m, data)}
+	}
+	tests := []struct {
+		name    string
+		recs    []TLSARecord
+		chain   []*x509.Certificate
+		match   int // index of the matching record, -1 for none
+		reasons int
+		reason  string
+	}{
+		{"DANE-EE SPKI SHA-256", []TLSARecord{rec(3, 1, 1, sha256hex(leaf.RawSubjectPublicKeyInfo))}, chain, 0, 0, ""},
+		{"DANE-EE Cert SHA-512", []TLSARecord{rec(3, 0, 2, sha512hex(leaf.Raw))}, chain, 0, 0, ""},
+		{"DANE-EE Cert Full", []TLSARecord{rec(3, 0, 0, hex.EncodeToString(leaf.Raw))}, chain, 0, 0, ""},
+		{"DANE-EE SPKI Full", []TLSARecord{rec(3, 1, 0, hex.EncodeToString(leaf.RawSubjectPublicKeyInfo))}, chain, 0, 0, ""},
+		{"DANE-EE ignores expiry and name", []TLSARecord{rec(3, 1, 1, sha256hex(expiredWrongName.RawSubjectPublicKeyInfo))},
+			[]*x509.Certificate{expiredWrongName}, 0, 0, ""},
+		{"DANE-TA matches the issuer in the chain", []TLSARecord{rec(2, 0, 1, sha256hex(ca.cert.Raw))}, chain, 0, 0, ""},
+		{"DANE-TA needs the anchor in the chain", []TLSARecord{rec(2, 0, 1, sha256hex(ca.cert.Raw))}, chain[:1], -1, 1, "any of the 1 certificates"},
+		{"DANE-EE does not match the issuer", []TLSARecord{rec(3, 0, 1, sha256hex(ca.cert.Raw))}, chain, -1, 1, "does not match the leaf"},
+		{"second record matches (key rollover)", []TLSARecord{rec(3, 1, 1, sha256hex(other.RawSubjectPublicKeyInfo)), rec(3, 1, 1, sha256hex(leaf.RawSubjectPublicKeyInfo))}, chain, 1, 1, "does not match"},
+		{"PKIX-EE is unusable for SMTP", []TLSARecord{rec(1, 1, 1, sha256hex(leaf.RawSubjectPublicKeyInfo))}, chain, -1, 1, "unusable for SMTP"},
+		{"PKIX-TA is unusable for SMTP", []TLSARecord{rec(0, 0, 1, sha256hex(ca.cert.Raw))}, chain, -1, 1, "unusable for SMTP"},
+		{"wrong digest length", []TLSARecord{rec(3, 1, 1, sha256hex(leaf.RawSubjectPublicKeyInfo)[:40])}, chain, -1, 1, "not 32"},
+		{"SHA-512 length", []TLSARecord{rec(3, 1, 2, sha256hex(leaf.RawSubjectPublicKeyInfo))}, chain, -1, 1, "not 64"},
+		{"not hex", []TLSARecord{rec(3, 1, 1, "zz")}, chain, -1, 1, "not hexadecimal"},
+		{"undefined matching type", []TLSARecord{rec(3, 1, 7, sha256hex(leaf.RawSubjectPublicKeyInfo))}, chain, -1, 1, "matching type 7"},
+		{"undefined selector", []TLSARecord{rec(3, 4, 1, sha256hex(leaf.RawSubjectPublicKeyInfo))}, chain, -1, 1, "selector 4"},
+		{"garbage full certificate", []TLSARecord{rec(3, 0, 0, "3003020100")}, chain, -1, 1, "does not parse"},
+		{"no chain", []TLSARecord{rec(3, 1, 1, sha256hex(leaf.RawSubjectPublicKeyInfo))}, nil, -1, 1, "no certificate"},
+		{"no records", nil, chain, -1, 1, "no TLSA records"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, reasons := MatchTLSA(tt.recs, tt.chain)
+			switch {
+			case tt.match < 0 && got != nil:
+				t.Fatalf("matched %+v", got)
+			case tt.match >= 0 && (got == nil || got != &tt.recs[tt.match]):
+				t.Fatalf("got %v, want record %d; reasons %v", got, tt.match, reasons)
+			}
+			if len(reasons) != tt.reasons {
+				t.Fatalf("reasons = %q, want %d", reasons, tt.reasons)
+			}
+			if tt.reason != "" && !strings.Contains(strings.Join(reasons, "\n"), tt.reason) {
+				t.Fatalf("reasons = %q, want %q", reasons, tt.reason)
+			}
+		})
+	}
+	if r := TLSARecordFor("mx1.example.com", 25, leaf); r != "_25._tcp.mx1.example.com. IN TLSA 3 1 1 "+sha256hex(leaf.RawSubjectPublicKeyInfo) {
+		t.Errorf("TLSARecordFor = %q", r)
+	}
+}
+
+func TestLookupTLSA(t *testing.T) {
+	spki := strings.Repeat("ab", 32)
+	zone := `
+secure.example.      IN SOA ns.secure.example. h.secure.example. 1 3600 600 86400 300
+_25._tcp.mx1.secure.example. IN TLSA 3 1 1 ` + spki + `
+_25._tcp.mx1.secure.example. IN TLSA 1 1 1 ` + spki + `
+_25._tcp.pkix.secure.example. IN TLSA 1 1 1 ` + spki + `
+_25._tcp.bad.secure.example. IN TLSA 3 1 1 abcd
+mx2.secure.example.  IN A 192.0.2.2
+plain.example.       IN SOA ns.plain.example. h.plain.example. 1 3600 600 86400 300
+_25._tcp.mx1.plain.example. IN TLSA 3 1 1 ` + spki + `
+`
+	srv := dnstest.Start(t, zone)
+	srv.Secure("secure.example")
+	srv.SetFault("_25._tcp.fail.secure.example.", 0, dnstest.Fault{Rcode: dns.RcodeServerFailure})
+	srv.SetFault("_25._tcp.slow.secure.example.", 0, dnstest.Fault{Drop: true})
+	c := testClient(t, srv)
+	tests := []struct {
+		host    string
+		status  string
+		records int
+		ad      bool
+		want    map[string]report.Severity
+	}{
+		{"mx1.secure.example", DANEStatusOK, 2, true, map[string]report.Severity{"dane.ok": report.OK, "dane.record-unusable": report.Warning}},
+		{"MX1.Secure.Example.", DANEStatusOK, 2, true, map[string]report.Severity{"dane.ok": report.OK, "dane.record-unusable": report.Warning}},
+		{"pkix.secure.example", DANEStatusUnusable, 1, true, map[string]report.Severity{"dane.no-usable-record": report.Failure, "dane.record-unusable": report.Warning}},
+		{"bad.secure.example", DANEStatusUnusable, 1, true, map[string]report.Severity{"dane.no-usable-record": report.Failure, "dane.record-malformed": report.Failure}},
+		{"mx2.secure.example", DANEStatusNone, 0, true, map[string]report.Severity{"dane.none": report.Info}},
+		{"mx1.plain.example", DANEStatusInsecure, 1, false, map[string]report.Severity{"dane.insecure": report.Warning}},
+		{"fail.secure.example", DANEStatusUnknown, 0, false, map[string]report.Severity{"dane.lookup-failed": report.Unknown}},
+		{"slow.secure.example", DANEStatusUnknown, 0, false, map[string]report.Severity{"dane.lookup-failed": report.Unknown}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			h := LookupTLSA(context.Background(), c, tt.host, 25)
+			if h.Status != tt.status || len(h.Records) != tt.records || h.Authenticated != tt.ad || h.Port != 25 {
+				t.Fatalf("got status=%s records=%d ad=%v", h.Status, len(h.Records), h.Authenticated)
+			}
+			d := &DANEResult{Hosts: []DANEHost{h}}
+			if got := stsSeverities(d.Findings()); stsIDs(got) != stsIDs(tt.want) {
+				t.Fatalf("got  %s\nwant %s", stsIDs(got), stsIDs(tt.want))
+			}
+			if got, ok := d.TLSAFor(strings.ToUpper(strings.TrimSuffix(tt.host, ".")) + "."); !ok || got.Status != tt.status {
+				t.Fatalf("TLSAFor: %v %v", got, ok)
+			}
+		})
+	}
+	t.Run("several hosts", func(t *testing.T) {
+		d := LookupDANE(context.Background(), c, []string{"mx1.secure.example", "mx2.secure.example"})
+		got := stsSeverities(d.Findings())
+		if got["dane.partial"] != report.Info || got["dane.ok"] != report.OK {
+			t.Fatalf("got %s", stsIDs(got))
+		}
+		if _, ok := d.TLSAFor("mx3.secure.example"); ok {
+			t.Fatal("TLSAFor found a host that is not there")
+		}
+		var nilResult *DANEResult
+		if _, ok := nilResult.TLSAFor("x"); ok {
+			t.Fatal("nil result")
+		}
+	})
+	t.Run("address not authenticated", func(t *testing.T) {
+		h := LookupTLSA(context.Background(), c, "mx1.secure.example", 25)
+		no := false
+		h.AddrAuthenticated = &no
+		got := stsSeverities((&DANEResult{Hosts: []DANEHost{h}}).Findings())
+		if got["dane.address-insecure"] != report.Warning {
+			t.Fatalf("got %s", stsIDs(got))
+		}
+	})
+}
+
+func BenchmarkMatchTLSA(b *testing.B) {
+	ca := newTestCA(b)
+	now := time.Now()
+	_, leaf := ca.leaf(b, []string{"mx1.example.com"}, now.Add(-time.Hour), now.Add(time.Hour))
+	recs := []TLSARecord{
+		{Usage: 3, Selector: 1, MatchingType: 1, Data: strings.Repeat("00", 32)},
+		{Usage: 2, Selector: 0, MatchingType: 2, Data: strings.Repeat("00", 64)},
+		{Usage: 3, Selector: 1, MatchingType: 1, Data: sha256hex(leaf.RawSubjectPublicKeyInfo)},
+	}
+	chain := []*x509.Certificate{leaf, ca.cert}
+	for b.Loop() {
+		if m, _ := MatchTLSA(recs, chain); m == nil {
+			b.Fatal("no match")
+		}
+	}
+}

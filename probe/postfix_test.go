@@ -1,0 +1,709 @@
+//go:build linux
+
+package probe_test
+
+// Real-peer tests: the dry run against Debian's Postfix (harness in
+// postfix_harness_test.go). Postfix is configured (scripts/postfix/main.cf.in)
+// with the restrictions a real MX uses —
+//
+//	smtpd_client_restrictions = reject_rbl_client bl.dnsbl.test, reject_unknown_client_hostname
+//	smtpd_helo_required = yes
+//	smtpd_helo_restrictions = reject_invalid_helo_hostname, reject_non_fqdn_helo_hostname
+//	smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+//	local_recipient_maps = texthash:.../recipients
+//
+// — and each scenario dials from a client address the zone below describes,
+// so that Postfix says, in its own words, what it says to real clients. With
+// smtpd_delay_reject = yes (Postfix's default) the client and HELO
+// restrictions are applied at RCPT TO: that is where a Postfix MX says
+// "blocked using ..." or "Helo command rejected", and where the probe must
+// see and classify it.
+//
+// The safety invariant closes the test: across every scenario Postfix
+// received no DATA, no BDAT and no message — its queue is empty and its own
+// per-session command counters list no data/bdat.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"net/textproto"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mxray/mxray/probe"
+	"github.com/mxray/mxray/report"
+)
+
+// postfixZone is the DNS world Postfix sees (served by dnstest on
+// 127.0.1.53:53). Client addresses:
+//
+//	127.0.1.10  PTR good.client.test, which has A 127.0.1.10: a proper client
+//	127.0.1.11  PTR and A like .10, but listed on bl.dnsbl.test
+//	127.0.1.12  no PTR at all (NXDOMAIN)
+//	127.0.1.13  PTR forged.client.test, whose A is another address
+//	127.0.1.20  PTR and A: the control client that does send a message
+const postfixZone = `
+$TTL 300
+client.test.                 IN SOA ns.client.test. hostmaster.client.test. 1 3600 600 86400 300
+good.client.test.            IN A   127.0.1.10
+listed.client.test.          IN A   127.0.1.11
+forged.client.test.          IN A   127.0.1.99
+control.client.test.         IN A   127.0.1.20
+
+1.0.127.in-addr.arpa.        IN SOA ns.client.test. hostmaster.client.test. 1 3600 600 86400 300
+10.1.0.127.in-addr.arpa.     IN PTR good.client.test.
+11.1.0.127.in-addr.arpa.     IN PTR listed.client.test.
+13.1.0.127.in-addr.arpa.     IN PTR forged.client.test.
+20.1.0.127.in-addr.arpa.     IN PTR control.client.test.
+
+; The test DNSBL: 127.0.1.11 listed, with a reason in TXT, and the RFC 5782
+; §5 test point 127.0.0.2.
+bl.dnsbl.test.               IN SOA ns.dnsbl.test. hostmaster.dnsbl.test. 1 3600 600 86400 300
+11.1.0.127.bl.dnsbl.test.    IN A   127.0.0.2
+11.1.0.127.bl.dnsbl.test.    IN TXT "Listed by the mxray test list, see http://dnsbl.test/q?ip=127.0.1.11"
+2.0.0.127.bl.dnsbl.test.     IN A   127.0.0.2
+2.0.0.127.bl.dnsbl.test.     IN TXT "RFC 5782 test point"
+`
+
+// wantReply is what the probe must have recorded for one reply.
+type wantReply struct {
+	stage    report.Stage
+	code     int
+	enhanced string
+	text     *regexp.Regexp // matched against Reply.Text()
+	reason   string         // report.Explain's reason class; "" = not asserted
+}
+
+func (w wantReply) check(t *testing.T, what string, r *probe.Reply) {
+	t.Helper()
+	if r == nil {
+		t.Errorf("%s: no reply recorded, want %d %s", what, w.code, w.enhanced)
+		return
+	}
+	// The text as Postfix wrote it after the enhanced code (RFC 2034 §4:
+	// "code SP enhanced-code SP text"), whether or not Text() keeps it.
+	text := r.Text()
+	if r.Enhanced != "" {
+		text = strings.TrimPrefix(text, r.Enhanced+" ")
+	}
+	if r.Stage != w.stage || r.Code != w.code || r.Enhanced != w.enhanced || !w.text.MatchString(text) {
+		t.Errorf("%s: got stage %s, %d %s %q\nwant stage %s, %d %s matching %s",
+			what, r.Stage, r.Code, r.Enhanced, text, w.stage, w.code, w.enhanced, w.text)
+	}
+	if len(r.Lines) == 0 || !strings.HasPrefix(r.Lines[0], strconv.Itoa(w.code)) {
+		t.Errorf("%s: raw lines %q do not start with %d", what, r.Lines, w.code)
+	}
+	// The catalog's verdict on the reply, as attached by the probe and as
+	// report.Explain gives it for the same reply.
+	ex := report.Explain(r.Stage, r.Code, r.Enhanced, r.Text())
+	if r.Explain.Reason != ex.Reason || r.Explain.Cause != ex.Cause {
+		t.Errorf("%s: the probe's explanation %s/%s differs from report.Explain's %s/%s",
+			what, r.Explain.Reason, r.Explain.Cause, ex.Reason, ex.Cause)
+	}
+	if !catalogReady() {
+		return // logged once by TestPostfixDryRun
+	}
+	if w.reason != "" && ex.Reason != w.reason {
+		t.Errorf("%s: %d %s %q explained as reason %q (cause %q), want %q",
+			what, r.Code, r.Enhanced, r.Text(), ex.Reason, ex.Cause, w.reason)
+	}
+	if ex.Permanent != (w.code >= 500) {
+		t.Errorf("%s: explanation Permanent = %v for a %d reply", what, ex.Permanent, w.code)
+	}
+}
+
+// catalogReady reports whether report.Explain knows the most common reply
+// there is; while the reply catalog (report/catalog) is being built it does
+// not, and classification is logged, not asserted.
+func catalogReady() bool {
+	ex := report.Explain(report.StageRCPT, 550, "5.1.1", "5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in local recipient table")
+	return ex.Reason == "userunknown" && ex.Permanent
+}
+
+// postfixScenario is one dry run from one client address.
+type postfixScenario struct {
+	name   string
+	client string // source address of the connection
+	// via is the listener dialed: "" the smtpd on 127.0.1.25, "early"
+	// the smtpd with smtpd_delay_reject = no on 127.0.1.26 (rejects at
+	// connect and at EHLO), "screen" postscreen on 127.0.1.27.
+	via string
+	// screened: postscreen itself ends the session; no smtpd sees it.
+	screened bool
+	helo     string
+	domain   string
+	rcpts    []string
+	// noCatchAll / noRelay turn the probe's random-recipient and relay
+	// RCPTs off, so that each scenario isolates one restriction.
+	noCatchAll, noRelay bool
+
+	wantStatus probe.Status
+	// greeting: nil is Postfix's 220 banner. Any other greeting ends the
+	// session there.
+	greeting *wantReply
+	// ehlo: nil is the 250 EHLO reply, followed by STARTTLS and MAIL FROM.
+	// Any other EHLO reply ends the session there.
+	ehlo *wantReply
+	// want maps each RCPT kind the probe tried to the reply it must have
+	// recorded; every RCPT of the session must be listed.
+	want map[probe.RcptKind]wantReply
+	// noQuit: the session ends without QUIT (the probe closes after a 4xx
+	// greeting).
+	noQuit bool
+}
+
+func reply(stage report.Stage, code int, enhanced, textRE, reason string) *wantReply {
+	return &wantReply{stage, code, enhanced, regexp.MustCompile(textRE), reason}
+}
+
+var (
+	ok250Rcpt   = *reply(report.StageRCPT, 250, "2.1.5", `^Ok$`, "")
+	userUnknown = *reply(report.StageRCPT, 550, "5.1.1",
+		`^<[^>]+@postfix\.test>: Recipient address rejected: User unknown in local recipient table$`, "userunknown")
+	listedText = `^Service unavailable; Client host \[127\.0\.1\.11\] blocked using bl\.dnsbl\.test; ` +
+		`Listed by the mxray test list, see http://dnsbl\.test/q\?ip=127\.0\.1\.11$`
+	// postscreen's own wording: lower-case "client", no TXT reason.
+	screenedText = `^Service unavailable; client \[127\.0\.1\.11\] blocked using bl\.dnsbl\.test$`
+	noPTRText    = `^Client host rejected: cannot find your hostname, \[127\.0\.1\.1[23]\]$`
+)
+
+func postfixScenarios() []postfixScenario {
+	postmasterOnly := func(sc postfixScenario) postfixScenario {
+		sc.domain, sc.noCatchAll, sc.noRelay = postfixDomain, true, true
+		if sc.wantStatus == "" {
+			sc.wantStatus = probe.StatusOK
+		}
+		return sc
+	}
+	return []postfixScenario{
+		postmasterOnly(postfixScenario{
+			name: "accepted postmaster", client: "127.0.1.10", helo: "good.client.test",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
+		}),
+		{
+			name: "known user accepted, unknown user 550 5.1.1", client: "127.0.1.10", helo: "good.client.test", domain: postfixDomain,
+			rcpts: []string{"alice@postfix.test"}, noRelay: true, wantStatus: probe.StatusOK,
+			want: map[probe.RcptKind]wantReply{
+				probe.RcptPostmaster: ok250Rcpt,
+				probe.RcptUser:       ok250Rcpt,
+				probe.RcptRandom:     userUnknown,
+			},
+		},
+		{
+			name: "explicit unknown user 550 5.1.1", client: "127.0.1.10", helo: "good.client.test",
+			rcpts: []string{"nobody@postfix.test"}, noRelay: true, wantStatus: probe.StatusOK,
+			want: map[probe.RcptKind]wantReply{probe.RcptUser: userUnknown},
+		},
+		{
+			name: "relay attempt 554 5.7.1 Relay access denied", client: "127.0.1.10", helo: "good.client.test", domain: postfixDomain,
+			noCatchAll: true, wantStatus: probe.StatusOK,
+			want: map[probe.RcptKind]wantReply{
+				probe.RcptPostmaster: ok250Rcpt,
+				probe.RcptRelay: *reply(report.StageRCPT, 554, "5.7.1",
+					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying"),
+			},
+		},
+		postmasterOnly(postfixScenario{
+			name: "listed client 554 5.7.1 at RCPT", client: "127.0.1.11", helo: "listed.client.test",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked")},
+		}),
+		postmasterOnly(postfixScenario{
+			name: "client without PTR 450 4.7.25 at RCPT", client: "127.0.1.12", helo: "nameless.client.test",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr")},
+		}),
+		postmasterOnly(postfixScenario{
+			name: "client whose PTR name does not resolve back 450 4.7.25 at RCPT", client: "127.0.1.13", helo: "forged.client.test",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr")},
+		}),
+		postmasterOnly(postfixScenario{
+			name: "non-FQDN HELO 504 5.5.2 at RCPT", client: "127.0.1.10", helo: "localhost",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 504, "5.5.2",
+				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, "")},
+		}),
+		postmasterOnly(postfixScenario{
+			name: "invalid HELO 501 5.5.2 at RCPT", client: "127.0.1.10", helo: "-bad-.client.test",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 501, "5.5.2",
+				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, "")},
+		}),
+
+		// smtpd_delay_reject = no: the same restrictions, applied early.
+		postmasterOnly(postfixScenario{
+			name: "early: accepted postmaster", via: "early", client: "127.0.1.10", helo: "good.client.test",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
+		}),
+		postmasterOnly(postfixScenario{
+			name: "early: listed client 554 5.7.1 greeting", via: "early", client: "127.0.1.11", helo: "listed.client.test",
+			wantStatus: probe.StatusRejectedAtGreeting,
+			greeting:   reply(report.StageConnect, 554, "5.7.1", listedText, "blocked"),
+		}),
+		postmasterOnly(postfixScenario{
+			name: "early: client without PTR 450 4.7.25 greeting", via: "early", client: "127.0.1.12", helo: "nameless.client.test",
+			wantStatus: probe.StatusRejectedAtGreeting,
+			greeting:   reply(report.StageConnect, 450, "4.7.25", noPTRText, "requireptr"),
+			noQuit:     true,
+		}),
+		postmasterOnly(postfixScenario{
+			name: "early: non-FQDN HELO 504 5.5.2 at EHLO", via: "early", client: "127.0.1.10", helo: "localhost",
+			wantStatus: probe.StatusRejectedAtHELO,
+			ehlo: reply(report.StageEHLO, 504, "5.5.2",
+				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, ""),
+		}),
+		postmasterOnly(postfixScenario{
+			name: "early: invalid HELO 501 5.5.2 at EHLO", via: "early", client: "127.0.1.10", helo: "-bad-.client.test",
+			wantStatus: probe.StatusRejectedAtHELO,
+			ehlo: reply(report.StageEHLO, 501, "5.5.2",
+				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, ""),
+		}),
+
+		// postscreen in front: one session per client address (postscreen
+		// caches a client that passed, and skips its greeting test next time).
+		{
+			name: "postscreen: listed client 550 5.7.1 at every RCPT", via: "screen", screened: true,
+			client: "127.0.1.11", helo: "listed.client.test", domain: postfixDomain, noCatchAll: true, wantStatus: probe.StatusOK,
+			want: map[probe.RcptKind]wantReply{
+				probe.RcptPostmaster: *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked"),
+				probe.RcptRelay:      *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked"),
+			},
+		},
+		{
+			name: "postscreen: new client passes to smtpd", via: "screen",
+			client: "127.0.1.10", helo: "good.client.test", domain: postfixDomain, wantStatus: probe.StatusOK,
+			want: map[probe.RcptKind]wantReply{
+				probe.RcptPostmaster: ok250Rcpt,
+				probe.RcptRandom:     userUnknown,
+				probe.RcptRelay: *reply(report.StageRCPT, 554, "5.7.1",
+					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying"),
+			},
+		},
+	}
+}
+
+func TestPostfixDryRun(t *testing.T) {
+	pf := startPostfix(t, postfixZone, []string{"postmaster@" + postfixDomain, "alice@" + postfixDomain})
+	t.Logf("Postfix %s in %s, DNS on %s", pf.Version, pf.Dir, pf.DNS.Addr)
+	if !catalogReady() {
+		t.Log("REPLY CATALOG NOT READY: report.Explain cannot classify a plain 550 5.1.1 \"User unknown\"; reason classes are not asserted")
+	}
+
+	var runs []postfixRun
+	for _, sc := range postfixScenarios() {
+		t.Run(sc.name, func(t *testing.T) {
+			s := dryRunFrom(t, pf, sc)
+			runs = append(runs, postfixRun{sc, s})
+			checkPostfixSession(t, sc, s)
+			if t.Failed() {
+				t.Logf("status %s: %s\ntranscript:\n%s", s.Status, s.Detail, strings.Join(s.Transcript(), "\n"))
+			}
+		})
+	}
+
+	// The safety invariant, over every session above.
+	t.Run("no DATA, BDAT or message reached Postfix", func(t *testing.T) {
+		checkNothingDelivered(t, pf, runs, 5*time.Second, t.Errorf)
+	})
+	// The control: the same check must see a message sent on purpose.
+	t.Run("control: a message sent on purpose is detected", func(t *testing.T) {
+		sendControlMessage(t, pf)
+		var problems []string
+		checkNothingDelivered(t, pf, runs, time.Second, func(format string, args ...any) {
+			problems = append(problems, fmt.Sprintf(format, args...))
+		})
+		all := strings.Join(problems, "\n")
+		for _, want := range []string{"Postfix's queue holds 1 files", `the Postfix log has "queued as"`, "smtpd logged"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("the invariant check missed the control message (%q not reported); it reported:\n%s", want, all)
+			}
+		}
+		ss := pf.Sessions(map[string]bool{postfixControl: true})
+		if len(ss) != 1 || ss[0].Sent["data"] != 1 || ss[0].OK["data"] != 1 {
+			t.Errorf("Postfix's account of the control session: %+v, want one session with data=1", ss)
+		}
+	})
+	if t.Failed() {
+		t.Logf("Postfix log:\n%s", pf.Log())
+	}
+}
+
+// postfixRun is a scenario and the session the probe recorded for it.
+type postfixRun struct {
+	sc postfixScenario
+	s  *probe.Session
+}
+
+// dryRunFrom runs the probe's dry run from sc.client against the instance.
+func dryRunFrom(t *testing.T, pf *postfixPeer, sc postfixScenario) *probe.Session {
+	t.Helper()
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(sc.client)}}
+	cfg := probe.Config{
+		Dial:        d.DialContext,
+		HELO:        sc.helo,
+		Domain:      sc.domain,
+		Recipients:  sc.rcpts,
+		NoCatchAll:  sc.noCatchAll,
+		NoRelayTest: sc.noRelay,
+		TLS:         probe.TLSOptions{RootCAs: pf.Roots},
+		// Every Postfix reply here comes within milliseconds (its error
+		// sleep starts after smtpd_soft_error_limit = 10 errors).
+		ConnectTimeout:  5 * time.Second,
+		GreetingTimeout: 10 * time.Second,
+		CommandTimeout:  10 * time.Second,
+		SessionTimeout:  30 * time.Second,
+	}
+	target := probe.Target{Host: postfixHostname, Addr: pf.Addr}
+	switch sc.via {
+	case "early":
+		target.Addr = pf.Early
+	case "screen":
+		target.Addr = pf.Screen
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	s := probe.DryRun(ctx, cfg, target)
+	if s == nil {
+		t.Fatal("DryRun returned nil")
+	}
+	return s
+}
+
+// checkPostfixSession asserts the session's status, every reply the probe
+// recorded, and where the session ended.
+func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
+	t.Helper()
+	if s.Status != sc.wantStatus {
+		t.Errorf("status %q (%s), want %q", s.Status, s.Detail, sc.wantStatus)
+	}
+	if host, _, _ := net.SplitHostPort(s.LocalAddr); host != sc.client {
+		t.Errorf("session ran from %q, want client address %s", s.LocalAddr, sc.client)
+	}
+	defer func() {
+		// The transcript never names DATA or BDAT as a command.
+		for _, st := range s.Steps {
+			if v := strings.ToUpper(strings.TrimSpace(st.Command)); strings.HasPrefix(v, "DATA") || strings.HasPrefix(v, "BDAT") {
+				t.Errorf("the probe sent %q", st.Command)
+			}
+		}
+	}()
+	quit := func() {
+		if sc.noQuit {
+			if s.Quit != nil {
+				t.Errorf("QUIT answered %v, expected none", s.Quit)
+			}
+			return
+		}
+		reply(report.StageQUIT, 221, "2.0.0", `^Bye$`, "").check(t, "QUIT", s.Quit)
+	}
+	ended := func(stage string) {
+		if len(s.MailFrom) != 0 || len(s.Rcpts) != 0 {
+			t.Errorf("after the %s the probe went on: MAIL %+v, RCPT %+v", stage, s.MailFrom, s.Rcpts)
+		}
+		quit()
+	}
+
+	if sc.greeting != nil {
+		sc.greeting.check(t, "greeting", s.Greeting)
+		if s.EHLO != nil {
+			t.Errorf("EHLO sent after a %d greeting: %v", s.Greeting.Code, s.EHLO)
+		}
+		ended("greeting")
+		return
+	}
+	banner := `^mx\.postfix\.test ESMTP Postfix \(Debian/GNU\)$`
+	if sc.via == "screen" {
+		// postscreen's greeting test (a client new to its cache): "220-"
+		// at once, the last line postscreen_greet_wait (2 s) later, to
+		// catch clients that talk before the greeting ends.
+		banner = `^mx\.postfix\.test ESMTP Postfix \(Debian/GNU\)\nmx\.postfix\.test ESMTP Postfix \(Debian/GNU\)$`
+		if g := time.Duration(s.Timings.Greeting); g < 2*time.Second {
+			t.Errorf("greeting took %v; postscreen_greet_wait is 2s", g)
+		}
+		if s.Greeting != nil && (len(s.Greeting.Lines) != 2 || !strings.HasPrefix(s.Greeting.Lines[0], "220-")) {
+			t.Errorf("greeting lines %q, want 220- then 220", s.Greeting.Lines)
+		}
+	}
+	reply(report.StageConnect, 220, "", banner, "").check(t, "greeting", s.Greeting)
+	if s.BannerHost != postfixHostname {
+		t.Errorf("banner host %q, want %q", s.BannerHost, postfixHostname)
+	}
+	if s.HELOName != sc.helo || s.HELOFallback {
+		t.Errorf("said HELO %q (fallback %v), want EHLO %q", s.HELOName, s.HELOFallback, sc.helo)
+	}
+	if sc.ehlo != nil {
+		sc.ehlo.check(t, "EHLO", s.EHLO)
+		if s.STARTTLS != nil {
+			t.Errorf("STARTTLS sent after EHLO was refused")
+		}
+		ended("EHLO refusal")
+		return
+	}
+
+	// With smtpd_delay_reject = yes, EHLO is accepted whatever the name.
+	reply(report.StageEHLO, 250, "", `^mx\.postfix\.test\n`, "").check(t, "EHLO", s.EHLO)
+	for _, kw := range []string{"PIPELINING", "SIZE", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING"} {
+		// postscreen's own SMTP engine does not offer PIPELINING
+		// (postscreen_pipelining_enable = no, the default).
+		if want := kw != "PIPELINING" || !sc.screened; s.Extensions.Has(kw) != want {
+			t.Errorf("EHLO extensions %v: %s offered = %v, want %v", s.Extensions.Keywords(), kw, !want, want)
+		}
+	}
+	if size, ok := s.Extensions.Size(); !ok || size != 10240000 {
+		t.Errorf("SIZE = %d, %v; want Postfix's default message_size_limit 10240000", size, ok)
+	}
+	reply(report.StageSTARTTLS, 220, "2.0.0", `^Ready to start TLS$`, "").check(t, "STARTTLS", s.STARTTLS)
+	if s.TLS == nil || s.TLS.Handshake != "ok" || !s.TLS.Verified {
+		t.Errorf("TLS after STARTTLS: %+v, want a verified handshake", s.TLS)
+	} else if !strings.HasPrefix(s.TLS.Version, "TLS") {
+		t.Errorf("TLS version %q", s.TLS.Version)
+	}
+	if !s.ExtensionsTLS.Has("ENHANCEDSTATUSCODES") || s.ExtensionsTLS.Has("STARTTLS") {
+		t.Errorf("extensions after TLS %v: want the list without STARTTLS", s.ExtensionsTLS.Keywords())
+	}
+	if len(s.MailFrom) != 1 || s.MailFrom[0].From != "" {
+		t.Fatalf("MAIL FROM attempts %+v, want one with the null reverse-path", s.MailFrom)
+	}
+	reply(report.StageMAIL, 250, "2.1.0", `^Ok$`, "").check(t, "MAIL FROM:<>", s.MailFrom[0].Reply)
+
+	seen := map[probe.RcptKind]bool{}
+	for _, r := range s.Rcpts {
+		w, ok := sc.want[r.Kind]
+		if !ok {
+			t.Errorf("unexpected RCPT %s <%s>: %v", r.Kind, r.Address, r.Reply)
+			continue
+		}
+		seen[r.Kind] = true
+		if r.Error != "" {
+			t.Errorf("RCPT %s <%s>: error %s", r.Kind, r.Address, r.Error)
+		}
+		w.check(t, "RCPT TO:<"+r.Address+"> ("+string(r.Kind)+")", r.Reply)
+		if r.Accepted() != (w.code/100 == 2) {
+			t.Errorf("RCPT %s: Accepted() = %v for %d", r.Kind, r.Accepted(), w.code)
+		}
+	}
+	for k := range sc.want {
+		if !seen[k] {
+			t.Errorf("no RCPT of kind %s was sent", k)
+		}
+	}
+	quit()
+}
+
+// checkNothingDelivered is the safety invariant: Postfix's queue is empty
+// and, by Postfix's own account of every session, no client sent DATA or
+// BDAT. Each session is matched with what Postfix logged about it, and the
+// counts of commands compared with the probe's transcript, so the proof
+// cannot rest on an empty or unrelated log.
+func checkNothingDelivered(t *testing.T, pf *postfixPeer, runs []postfixRun, drain time.Duration, errorf func(format string, args ...any)) {
+	// Every message smtpd accepts goes through cleanup into the queue and
+	// stays there (local delivery is deferred, everything else is an
+	// error transport), so a received message would leave a queue file.
+	// A transaction that ends without DATA leaves none: smtpd opens a queue
+	// file at the first accepted RCPT and cleanup discards it at QUIT.
+	// The last session's file may still be in incoming/ for a moment
+	// after QUIT; a received message would stay in the queue for good.
+	var files []string
+	for deadline := time.Now().Add(drain); ; time.Sleep(50 * time.Millisecond) {
+		files = pf.QueueFiles(t)
+		if len(files) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(files) != 0 {
+		errorf("Postfix's queue holds %d files: %v", len(files), files)
+	}
+	if q := pf.Postqueue(t); !strings.Contains(q, "Mail queue is empty") {
+		errorf("postqueue -p:\n%s", q)
+	}
+	log := pf.Log()
+	for _, bad := range []string{"/cleanup[", "/qmgr[", "message-id=", "queued as", "/local[", "/error[", " DATA ", " BDAT "} {
+		if strings.Contains(log, bad) {
+			errorf("the Postfix log has %q: a message was received or delivered", bad)
+		}
+	}
+
+	// smtpd's sessions, in order: every session that reached smtpd
+	// (directly or handed over by postscreen) has a disconnect line with
+	// smtpd's count of each command the client sent. The sessions ran one
+	// after the other, so the order matches.
+	clients := map[string]bool{}
+	var viaSMTPD []postfixRun
+	for _, r := range runs {
+		clients[r.sc.client] = true
+		if !r.sc.screened {
+			viaSMTPD = append(viaSMTPD, r)
+		}
+	}
+	var logged []smtpdSession
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		// postlogd writes asynchronously, and smtpd logs after its 221.
+		logged = pf.Sessions(clients)
+		if len(logged) >= len(viaSMTPD) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(logged) != len(viaSMTPD) {
+		errorf("Postfix's smtpd logged %d sessions from the scenario clients, the probe ran %d through smtpd", len(logged), len(viaSMTPD))
+		return
+	}
+	for i, l := range logged {
+		r := viaSMTPD[i]
+		for _, verb := range []string{"data", "bdat"} {
+			if n, ok := l.Sent[verb]; ok {
+				errorf("%s: Postfix counted %s=%d: %s", r.sc.name, verb, n, l.Raw)
+			}
+		}
+		if host, _, _ := net.SplitHostPort(r.s.LocalAddr); host != l.IP {
+			errorf("%s: Postfix logged client %s, the probe dialed from %s", r.sc.name, l.IP, r.s.LocalAddr)
+		}
+		cmds, accepted := commandCounts(r.s)
+		if l.Sent["commands"] != cmds || l.Sent["rcpt"] != len(r.s.Rcpts) || l.Sent["mail"] != len(r.s.MailFrom) || l.OK["rcpt"] != accepted {
+			errorf("%s: Postfix counted %q; the probe sent %d commands, %d MAIL, %d RCPT of which %d accepted",
+				r.sc.name, l.Raw, cmds, len(r.s.MailFrom), len(r.s.Rcpts), accepted)
+		}
+	}
+
+	// Sessions postscreen kept to itself: its SMTP engine never accepts a
+	// recipient, so no message can pass; still, its log of the session (by
+	// client address and port) must show the RCPTs the probe sent and
+	// nothing else reaching a transaction.
+	for _, r := range runs {
+		if !r.sc.screened {
+			continue
+		}
+		host, port, _ := net.SplitHostPort(r.s.LocalAddr)
+		peer := "[" + host + "]:" + port
+		var connect, disconnect, rejects int
+		for _, line := range strings.Split(log, "\n") {
+			if !strings.Contains(line, "/postscreen[") || !strings.Contains(line, peer) {
+				continue
+			}
+			switch {
+			case strings.Contains(line, ": CONNECT from "+peer):
+				connect++
+			case strings.Contains(line, ": DISCONNECT "+peer):
+				disconnect++
+			case strings.Contains(line, ": NOQUEUE: reject: RCPT from "+peer+":"):
+				rejects++
+			case strings.Contains(line, ": DNSBL rank "):
+			default:
+				errorf("%s: unexpected postscreen line: %s", r.sc.name, line)
+			}
+		}
+		if connect != 1 || disconnect != 1 || rejects != len(r.s.Rcpts) {
+			errorf("%s: postscreen logged %d CONNECT, %d DISCONNECT, %d RCPT rejects for %s; the probe sent %d RCPT",
+				r.sc.name, connect, disconnect, rejects, peer, len(r.s.Rcpts))
+		}
+	}
+}
+
+// commandCounts is the number of commands in the session's transcript and
+// of RCPTs the server accepted.
+func commandCounts(s *probe.Session) (commands, acceptedRcpts int) {
+	for _, st := range s.Steps {
+		if st.Command != "" {
+			commands++
+		}
+	}
+	for _, r := range s.Rcpts {
+		if r.Accepted() {
+			acceptedRcpts++
+		}
+	}
+	return commands, acceptedRcpts
+}
+
+// TestParseDisconnect proves the invariant's log reading on genuine Postfix
+// lines, including sessions that did send DATA and BDAT.
+func TestParseDisconnect(t *testing.T) {
+	for _, tc := range []struct {
+		name, line string
+		ok         bool
+		ip         string
+		sent, acc  map[string]int
+	}{
+		{
+			name: "probe session",
+			line: "Nov 26 23:30:01 mx postfix-mxray/smtpd[14002]: disconnect from good.client.test[127.0.1.10] ehlo=2 starttls=1 mail=1 rcpt=1/3 quit=1 commands=6/8",
+			ok:   true, ip: "127.0.1.10",
+			sent: map[string]int{"ehlo": 2, "starttls": 1, "mail": 1, "rcpt": 3, "quit": 1, "commands": 8},
+			acc:  map[string]int{"ehlo": 2, "starttls": 1, "mail": 1, "rcpt": 1, "quit": 1, "commands": 6},
+		},
+		{
+			name: "a client that sent a message",
+			line: "Nov 26 23:30:02 mx postfix/smtpd[1]: disconnect from unknown[127.0.1.12] ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5",
+			ok:   true, ip: "127.0.1.12",
+			sent: map[string]int{"ehlo": 1, "mail": 1, "rcpt": 1, "data": 1, "quit": 1, "commands": 5},
+			acc:  map[string]int{"ehlo": 1, "mail": 1, "rcpt": 1, "data": 1, "quit": 1, "commands": 5},
+		},
+		{
+			name: "BDAT rejected",
+			line: "Nov 26 23:30:03 mx postfix/smtpd[2]: disconnect from a.test[127.0.1.10] ehlo=1 mail=1 rcpt=0/1 bdat=0/1 commands=2/4",
+			ok:   true, ip: "127.0.1.10",
+			sent: map[string]int{"ehlo": 1, "mail": 1, "rcpt": 1, "bdat": 1, "commands": 4},
+			acc:  map[string]int{"ehlo": 1, "mail": 1, "rcpt": 0, "bdat": 0, "commands": 2},
+		},
+		{name: "connect line", line: "Nov 26 23:30:01 mx postfix-mxray/smtpd[14002]: connect from good.client.test[127.0.1.10]"},
+		{name: "other daemon", line: "Nov 26 23:30:01 mx postfix/postscreen[1]: disconnect from [127.0.1.10]:1234"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, ok := parseDisconnect(tc.line)
+			if ok != tc.ok {
+				t.Fatalf("ok = %v, want %v", ok, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			if s.IP != tc.ip {
+				t.Errorf("IP %q, want %q", s.IP, tc.ip)
+			}
+			if !maps.Equal(s.Sent, tc.sent) || !maps.Equal(s.OK, tc.acc) {
+				t.Errorf("sent %v, accepted %v\nwant %v, %v", s.Sent, s.OK, tc.sent, tc.acc)
+			}
+		})
+	}
+}
+
+// postfixControl is the client address of the control session, the one
+// session in these tests that sends a message (not through the probe).
+const postfixControl = "127.0.1.20"
+
+// sendControlMessage submits one message to the instance with a bare
+// net/textproto client: proof that the invariant check is able to fail.
+// Local delivery is deferred, so the message stays in the queue.
+func sendControlMessage(t *testing.T, pf *postfixPeer) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(postfixControl)}, Timeout: 5 * time.Second}
+	conn, err := d.Dial("tcp", pf.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	c := textproto.NewConn(conn)
+	step := func(cmd string, code int) {
+		t.Helper()
+		if cmd != "" {
+			if err := c.PrintfLine("%s", cmd); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, msg, err := c.ReadResponse(code); err != nil {
+			t.Fatalf("control session, %q: %v %s", cmd, err, msg)
+		}
+	}
+	step("", 220)
+	step("EHLO control.client.test", 250)
+	step("MAIL FROM:<control@client.test>", 250)
+	step("RCPT TO:<postmaster@"+postfixDomain+">", 250)
+	step("DATA", 354)
+	w := c.DotWriter()
+	fmt.Fprintf(w, "From: <control@client.test>\r\nTo: <postmaster@%s>\r\nSubject: control\r\nMessage-ID: <control@client.test>\r\n\r\ncontrol message\r\n", postfixDomain)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	step("", 250)
+	step("QUIT", 221)
+}
