@@ -18,7 +18,9 @@ func init() {
 }
 
 func runBIMI(ctx context.Context, env *Env) ([]report.Section, any) {
-	b := dnscheck.CheckBIMI(ctx, env.Config.Resolver, policyHTTPClient(env), env.Domain, env.Now())
+	client, release := policyHTTPClient(env)
+	defer release()
+	b := dnscheck.CheckBIMI(ctx, env.Config.Resolver, client, env.Domain, env.Now())
 	sec := report.Section{ID: "bimi", Title: "BIMI brand logo", Findings: b.Findings(), Detail: b}
 	return []report.Section{sec}, b
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/netip"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -203,6 +204,12 @@ func runParts(ctx context.Context, cfg Config, domain string, parts map[string]P
 	}
 	if tr, ok := cfg.Resolver.(interface{ Trace() []report.Query }); ok {
 		rep.Trace = tr.Trace()
+		// A Spamhaus DQS key is a secret; it is part of the query names.
+		if key := cfg.DNSBL.Selection.DQSKey; key != "" {
+			for i := range rep.Trace {
+				rep.Trace[i].Name = strings.ReplaceAll(rep.Trace[i].Name, key+".", "<dqs-key>.")
+			}
+		}
 	}
 	rep.Finish(env.Now())
 	return rep, nil

@@ -53,10 +53,23 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 		}
 		addTarget(a.String())
 	}
+	var servers []string
+	if c, ok := env.Config.Resolver.(interface{ Servers() []string }); ok {
+		servers = c.Servers()
+	}
+	checker := dnscheck.NewDNSBLChecker(env.Config.Resolver, dnscheck.DNSBLOptions{
+		Concurrency: env.Config.DNSBL.Concurrency, Servers: servers})
+
+	// The domain and the sending IP need no MX: check them (and the lists'
+	// health) while the MX lookup runs.
 	if env.Config.SendingIP.IsValid() {
 		addAddr(env.Config.SendingIP, "the sending IP")
 	}
 	addTarget(env.Domain)
+	first := make(chan *dnscheck.DNSBLReport, 1)
+	go func(targets []string) { first <- checker.Check(ctx, lists, targets) }(targets)
+	targets = nil
+
 	mx, ok := env.MX(ctx)
 	if ok {
 		for _, h := range mx.Hosts {
@@ -68,18 +81,22 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 			addAddr(a, "MX address")
 		}
 	} else {
-		notes = append(notes, report.Finding{ID: "dnsbl.no-mx", Severity: report.Unknown,
-			Summary: "the MX hosts are not known, so their addresses were not checked against blocklists",
-			Cause:   "the MX lookup did not complete (see the MX section) or was skipped"})
+		// The MX part was skipped (--skip mx), or the deadline came first.
+		f := report.Finding{ID: "dnsbl.no-mx", Severity: report.Info,
+			Summary: "the MX part was skipped, so the mail hosts were not checked against blocklists"}
+		if ctx.Err() != nil {
+			f.Severity = report.Unknown
+			f.Summary = "the MX hosts were not known before the deadline, so they were not checked against blocklists"
+		}
+		notes = append(notes, f)
 	}
 
-	var servers []string
-	if c, ok := env.Config.Resolver.(interface{ Servers() []string }); ok {
-		servers = c.Servers()
+	var second *dnscheck.DNSBLReport
+	if len(targets) > 0 {
+		second = checker.Check(ctx, lists, targets)
 	}
-	checker := dnscheck.NewDNSBLChecker(env.Config.Resolver, dnscheck.DNSBLOptions{
-		Concurrency: env.Config.DNSBL.Concurrency, Servers: servers})
-	rep := checker.Check(ctx, lists, targets)
+	rep := <-first
+	rep.Merge(second)
 	rep.Skipped = append(rep.Skipped, skipped...)
 	sec.Add(rep.Findings()...)
 	sec.Add(notes...)

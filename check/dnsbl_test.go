@@ -77,3 +77,26 @@ mx2.example.com.dbl.spamhaus.org. A 127.0.1.2
 		}
 	}
 }
+
+func TestDNSBLPartWithoutMX(t *testing.T) {
+	srv := dnstest.Start(t, `
+dbltest.com.dbl.spamhaus.org.     A 127.0.1.2
+spam.example.dbl.spamhaus.org.    A 127.0.1.2
+`)
+	res, err := dnscheck.NewClient([]string{srv.Addr}, dnscheck.Options{AttemptTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Resolver: res, Only: []string{"dnsbl"}, Skip: []string{"mx"},
+		DNSBL: DNSBLOptions{Selection: dnscheck.DNSBLSelection{Replace: true, Lists: []string{"dbl.spamhaus.org"}}}}
+	rep, err := Domain(context.Background(), cfg, "spam.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := rep.Find("dnsbl.listed"); len(f) != 1 || f[0].Subject != "spam.example" {
+		t.Errorf("the domain is checked without MX: %+v", rep.Findings())
+	}
+	if f := rep.Find("dnsbl.no-mx"); len(f) != 1 || f[0].Severity != report.Info {
+		t.Errorf("no-mx note: %+v", f)
+	}
+}

@@ -19,12 +19,14 @@ func init() {
 // configuration injects (tests), or the production client — certificate
 // verification, no redirects, names resolved with the check's resolver.
 // Body limits and deadlines are applied per fetch by dnscheck.FetchHTTPS,
-// so they hold for an injected client too.
-func policyHTTPClient(env *Env) *http.Client {
+// so they hold for an injected client too. release closes the idle
+// connections of a client built here (bulk runs must not accumulate them).
+func policyHTTPClient(env *Env) (client *http.Client, release func()) {
 	if env.Config.HTTPClient != nil {
-		return env.Config.HTTPClient
+		return env.Config.HTTPClient, func() {}
 	}
-	return dnscheck.NewHTTPClient(dnscheck.HTTPOptions{Resolver: env.Config.Resolver})
+	c := dnscheck.NewHTTPClient(dnscheck.HTTPOptions{Resolver: env.Config.Resolver})
+	return c, c.CloseIdleConnections
 }
 
 // mxHostNames are the names of the domain's mail hosts that policies apply
@@ -44,7 +46,9 @@ func mxHostNames(ctx context.Context, env *Env) (hosts []string, mx *dnscheck.MX
 }
 
 func runMTASTS(ctx context.Context, env *Env) ([]report.Section, any) {
-	m := dnscheck.CheckMTASTS(ctx, env.Config.Resolver, policyHTTPClient(env), env.Domain)
+	client, release := policyHTTPClient(env)
+	defer release()
+	m := dnscheck.CheckMTASTS(ctx, env.Config.Resolver, client, env.Domain)
 	m.Now = env.Now()
 	hosts, mx, ok := mxHostNames(ctx, env)
 	var extra []report.Finding

@@ -103,12 +103,12 @@ func newPolicyWorld(t *testing.T, extraZone string) *policyWorld {
 	t.Cleanup(hs.Close)
 
 	w.srv = dnstest.Start(t, policyWorldZone+extraZone)
-	res, err := dnscheck.NewClient([]string{w.srv.Addr}, dnscheck.Options{AttemptTimeout: 200 * time.Millisecond})
+	res, err := dnscheck.NewClient([]string{w.srv.Addr}, dnscheck.Options{AttemptTimeout: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := hs.Listener.Addr().String()
-	client := dnscheck.NewHTTPClient(dnscheck.HTTPOptions{Resolver: res, RootCAs: pool,
+	client := dnscheck.NewHTTPClient(dnscheck.HTTPOptions{Resolver: res, RootCAs: pool, AllowSpecialUse: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)

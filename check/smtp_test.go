@@ -33,7 +33,7 @@ func TestSMTPPart(t *testing.T) {
 	pki := smtptest.NewPKI(t)
 	mx1 := smtptest.Start(t, smtptest.Options{Domain: "mx1.example.test", LocalDomains: []string{"example.test"},
 		TLS: smtptest.ServerConfig(pki.Cert(smtptest.CertOptions{DNSNames: []string{"mx1.example.test"}}))})
-	sub := smtptest.Start(t, smtptest.Options{Domain: "smtp.example.test",
+	sub := smtptest.Start(t, smtptest.Options{Domain: "smtp.example.test", AuthMechs: []string{"PLAIN", "LOGIN"},
 		TLS: smtptest.ServerConfig(pki.Cert(smtptest.CertOptions{DNSNames: []string{"smtp.example.test"}}))})
 	defer smtptest.AssertNoMessage(t, mx1.Rec, sub.Rec)
 	closed := smtptest.ClosedAddr(t)
@@ -71,9 +71,9 @@ func TestSMTPPart(t *testing.T) {
 	if len(rep.Find("submission.auth-before-tls")) != 0 {
 		t.Error("unexpected auth-before-tls")
 	}
-	// The mail transaction is not tried on submission.
+	// The mail transaction is not tried on submission, nor any credential.
 	for _, v := range sub.Rec.Verbs() {
-		if v == "MAIL" || v == "RCPT" {
+		if v == "MAIL" || v == "RCPT" || v == "AUTH" || v == "(AUTH" {
 			t.Errorf("submission session sent %s", v)
 		}
 	}

@@ -3,6 +3,7 @@ package dnscheck
 import (
 	"context"
 	"net/netip"
+	"strings"
 	"sync"
 
 	"github.com/miekg/dns"
@@ -51,19 +52,58 @@ func AddrsOf(a Answer) []netip.Addr {
 
 // TXTStrings returns each TXT record of the answer as its character-strings
 // joined without separator (RFC 7208 §3.3, RFC 6376 §3.6.2.2), keeping the
-// record order. Raw returns the strings unjoined.
+// record order. The strings are unescaped: miekg/dns presents TXT data in
+// zone-file form ("\\DDD", "\\\"", "\\\\"), and a parser must see the octets
+// that were published.
 func TXTStrings(a Answer) []string {
 	var out []string
+	for _, parts := range TXTParts(a) {
+		out = append(out, strings.Join(parts, ""))
+	}
+	return out
+}
+
+// TXTParts returns each TXT record's character-strings, unescaped and
+// unjoined (for lints about strings over 255 octets or odd splitting).
+func TXTParts(a Answer) [][]string {
+	var out [][]string
 	for _, rr := range a.Records {
 		if t, ok := rr.(*dns.TXT); ok {
-			s := ""
-			for _, part := range t.Txt {
-				s += part
+			parts := make([]string, len(t.Txt))
+			for i, s := range t.Txt {
+				parts[i] = UnescapeTXT(s)
 			}
-			out = append(out, s)
+			out = append(out, parts)
 		}
 	}
 	return out
+}
+
+// UnescapeTXT turns one character-string from miekg/dns's presentation
+// form back into its octets: "\\DDD" is a decimal octet, "\\X" is X.
+func UnescapeTXT(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c != '\\' || i+1 >= len(s) {
+			b.WriteByte(c)
+			continue
+		}
+		if i+3 < len(s) && isDecimalDigit(s[i+1]) && isDecimalDigit(s[i+2]) && isDecimalDigit(s[i+3]) {
+			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
+			if n < 256 {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i+1])
+		i++
+	}
+	return b.String()
 }
 
 // specialPrefixes are the IANA special-purpose ranges (RFC 6890 and its

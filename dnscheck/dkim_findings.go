@@ -80,6 +80,24 @@ func (d *DKIMResult) Findings() []report.Finding {
 			fs = append(fs, s.keyFindings()...)
 		}
 	}
+	// Ed25519 alone: verifiers that know only RSA see no valid signature.
+	var ed, rsaKeys []string
+	for _, s := range d.Selectors {
+		if k := s.Key; k != nil && s.KeyErr == "" && k.KeyErr == "" && !k.Revoked {
+			if k.KeyType == "ed25519" {
+				ed = append(ed, s.Selector)
+			} else {
+				rsaKeys = append(rsaKeys, s.Selector)
+			}
+		}
+	}
+	if len(ed) > 0 && len(rsaKeys) == 0 {
+		fs = append(fs, report.Finding{ID: "dkim.ed25519-only", Severity: report.Info,
+			Summary:    "only ed25519 keys were found (" + strings.Join(ed, ", ") + "): verifiers that do not support ed25519 yet need an RSA signature as well",
+			Cause:      "RFC 8463 §1 expects signers to add an RSA signature beside the ed25519 one while verifiers catch up",
+			Fix:        "sign with a 2048-bit RSA key too, under its own selector (if you already do, check it with --selector)",
+			References: []string{"RFC 8463 §1"}})
+	}
 	if len(notKeys) > 0 {
 		ev := []string{}
 		for _, s := range notKeys {
@@ -206,13 +224,6 @@ func (s DKIMSelector) keyFindings() []report.Finding {
 	default:
 		fs = append(fs, report.Finding{ID: "dkim.key", Severity: report.OK, Subject: sub,
 			Summary: fmt.Sprintf("selector %s has a valid %s key", sub, desc)})
-	}
-	if k.KeyType == "ed25519" {
-		fs = append(fs, report.Finding{ID: "dkim.ed25519-only", Severity: report.Info, Subject: sub,
-			Summary:    "selector " + sub + " holds an ed25519 key: many verifiers do not support it yet; sign with an RSA key as well",
-			Evidence:   ev,
-			Cause:      "RFC 8463 recommends signing with both an RSA and an ed25519 key during the transition",
-			References: []string{"RFC 8463 §1"}})
 	}
 	if k.PKCS1 {
 		fs = append(fs, report.Finding{ID: "dkim.rsa-pkcs1", Severity: report.Info, Subject: sub,

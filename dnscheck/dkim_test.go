@@ -13,6 +13,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +28,7 @@ import (
 type dkimKeys struct {
 	rsa512, rsa1024, rsa2048 string // base64 SubjectPublicKeyInfo
 	rsa2048PKCS1             string // base64 bare RSAPublicKey
+	rsaHuge                  string // base64 SPKI of a 4608-bit modulus (not a real key: only its size matters)
 	ed                       string // base64 raw 32 octets
 	edSPKI                   string // base64 SubjectPublicKeyInfo (wrong for DKIM)
 }
@@ -53,6 +55,15 @@ func genDKIMKeys(t testing.TB) dkimKeys {
 	r2048 := rsaKey(2048)
 	k.rsa2048 = spki(&r2048.PublicKey)
 	k.rsa2048PKCS1 = base64.StdEncoding.EncodeToString(x509.MarshalPKCS1PublicKey(&r2048.PublicKey))
+	// Generating a 4608-bit key takes seconds; the record check only reads
+	// the modulus size, so any odd number of that size will do.
+	buf := make([]byte, 4608/8)
+	if _, err := rand.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	buf[0] |= 0x80
+	buf[len(buf)-1] |= 1
+	k.rsaHuge = spki(&rsa.PublicKey{N: new(big.Int).SetBytes(buf), E: 65537})
 	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -226,6 +237,8 @@ func TestLookupDKIMFindings(t *testing.T) {
 	add("sha1._domainkey.keys.example.", "v=DKIM1; h=sha1; p="+keys.rsa2048, 0)
 	add("svc._domainkey.keys.example.", "v=DKIM1; s=tlsrpt; p="+keys.rsa2048, 0)
 	add("syntax._domainkey.keys.example.", "v=DKIM1; k=rsa;; p="+keys.rsa2048, 0)
+	add("big._domainkey.keys.example.", "v=DKIM1; p="+keys.rsaHuge, 0)
+	add("extra._domainkey.keys.example.", "v=DKIM1; x=1; p="+keys.rsa2048, 0)
 	add("two._domainkey.keys.example.", "v=DKIM1; p="+keys.rsa2048, 0)
 	add("two._domainkey.keys.example.", "v=DKIM1; p="+keys.rsa1024, 0)
 	add("s1.domainkey.u1234.provider.example.", "v=DKIM1; k=rsa; p="+keys.rsa2048, 0)
@@ -255,6 +268,9 @@ func TestLookupDKIMFindings(t *testing.T) {
 				}
 			}},
 		{name: "rsa 1024", domain: "keys.example", selectors: []string{"r1024"}, want: map[string]report.Severity{"dkim.rsa-1024": report.Warning}, absent: []string{"dkim.key"}},
+		{name: "rsa 4608", domain: "keys.example", selectors: []string{"big"}, want: map[string]report.Severity{"dkim.rsa-too-long": report.Warning}, absent: []string{"dkim.key"}},
+		{name: "unknown tag", domain: "keys.example", selectors: []string{"extra"}, want: map[string]report.Severity{"dkim.unknown-tag": report.Info, "dkim.key": report.OK}},
+		{name: "revoked, guessed", domain: "rotated.example", want: map[string]report.Severity{"dkim.revoked": report.Info, "dkim.guessed": report.Info}},
 		{name: "rsa 512", domain: "keys.example", selectors: []string{"r512"}, want: map[string]report.Severity{"dkim.rsa-too-short": report.Failure}, absent: []string{"dkim.key"}},
 		{name: "pkcs1", domain: "keys.example", selectors: []string{"pkcs1"}, want: map[string]report.Severity{"dkim.key": report.OK, "dkim.rsa-pkcs1": report.Info}},
 		{name: "ed25519", domain: "keys.example", selectors: []string{"ed"}, want: map[string]report.Severity{"dkim.key": report.OK, "dkim.ed25519-only": report.Info}},
@@ -277,6 +293,8 @@ func TestLookupDKIMFindings(t *testing.T) {
 					t.Errorf("cnames %v", c)
 				}
 			}},
+		{name: "ed25519 beside rsa", domain: "keys.example", selectors: []string{"ed", "r2048"}, want: map[string]report.Severity{"dkim.key": report.OK},
+			absent: []string{"dkim.ed25519-only"}},
 		{name: "given selector missing", domain: "keys.example", selectors: []string{"nosuch"}, want: map[string]report.Severity{"dkim.selector-missing": report.Failure}},
 		{name: "several selectors", domain: "keys.example", selectors: []string{"r2048", "r1024", "R2048"},
 			want: map[string]report.Severity{"dkim.key": report.OK, "dkim.rsa-1024": report.Warning},

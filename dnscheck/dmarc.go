@@ -82,9 +82,13 @@ type DMARCRecord struct {
 	RUA               []DMARCURI `json:"rua,omitempty"`
 	RUF               []DMARCURI `json:"ruf,omitempty"`
 
-	Removed []TagSpec        `json:"removed,omitempty"` // pct, rf, ri: removed in RFC 9989
-	Unknown []TagSpec        `json:"unknown,omitempty"` // not in the IANA DMARC tag registry
-	Errors  []TagSyntaxError `json:"errors,omitempty"`  // syntax and value errors, with positions
+	// InvalidPolicy lists p, sp, np tags present with a value that is not
+	// none, quarantine or reject: RFC 9989 then treats the whole record as
+	// p=none if rua= is usable, else applies no DMARC at all.
+	InvalidPolicy []string         `json:"invalid_policy,omitempty"`
+	Removed       []TagSpec        `json:"removed,omitempty"` // pct, rf, ri: removed in RFC 9989
+	Unknown       []TagSpec        `json:"unknown,omitempty"` // not in the IANA DMARC tag registry
+	Errors        []TagSyntaxError `json:"errors,omitempty"`  // syntax and value errors, with positions
 }
 
 // ParseDMARC parses a DMARC record (the TXT strings already joined). It
@@ -111,6 +115,9 @@ func ParseDMARC(txt string) (*DMARCRecord, error) {
 		}
 		if t.Value == "" {
 			valueErr("empty value")
+			if n := strings.ToLower(t.Name); n == "p" || n == "sp" || n == "np" {
+				rec.InvalidPolicy = append(rec.InvalidPolicy, n)
+			}
 			continue
 		}
 		// Tag names are ABNF literals in RFC 9989 "Formal Definition", so
@@ -122,6 +129,7 @@ func ParseDMARC(txt string) (*DMARCRecord, error) {
 			v := strings.ToLower(t.Value)
 			if dmarcPolicyRank(v) < 0 {
 				valueErr("want none, quarantine or reject")
+				rec.InvalidPolicy = append(rec.InvalidPolicy, name)
 				continue
 			}
 			switch name {
@@ -290,7 +298,7 @@ func validDMARCSize(s string) bool {
 // p, or — when p is absent or invalid — p=none if rua holds a usable URI
 // (RFC 9989 "DMARC Policy Discovery"), else "" (no DMARC processing).
 func (r *DMARCRecord) EffectivePolicy() string {
-	if r.Policy != "" {
+	if !r.PolicyBroken() {
 		return r.Policy
 	}
 	if r.hasUsableRUA() {
@@ -299,8 +307,18 @@ func (r *DMARCRecord) EffectivePolicy() string {
 	return ""
 }
 
+// PolicyBroken reports a missing or invalid p=, or an invalid sp= or np=:
+// RFC 9989 "DMARC Policy Discovery" then makes the record act as p=none
+// (with a usable rua=) or not at all.
+func (r *DMARCRecord) PolicyBroken() bool {
+	return r.Policy == "" || len(r.InvalidPolicy) > 0
+}
+
 // EffectiveSubdomainPolicy is sp, else p.
 func (r *DMARCRecord) EffectiveSubdomainPolicy() string {
+	if r.PolicyBroken() {
+		return r.EffectivePolicy()
+	}
 	if r.SubdomainPolicy != "" {
 		return r.SubdomainPolicy
 	}
@@ -309,6 +327,9 @@ func (r *DMARCRecord) EffectiveSubdomainPolicy() string {
 
 // EffectiveNonexistentPolicy is np, else sp, else p (RFC 9989 "np").
 func (r *DMARCRecord) EffectiveNonexistentPolicy() string {
+	if r.PolicyBroken() {
+		return r.EffectivePolicy()
+	}
 	if r.NonexistentPolicy != "" {
 		return r.NonexistentPolicy
 	}

@@ -29,7 +29,9 @@ import (
 	"golang.org/x/net/publicsuffix"
 )
 
-// DMARCMaxWalkQueries is the bound on queries of one RFC 9989 tree walk.
+// DMARCMaxWalkQueries is the bound on queries of one RFC 9989 tree walk:
+// the starting name, then at most 7 labels. (Earlier drafts of DMARCbis
+// used 5; the published RFC 9989 says 8.)
 const DMARCMaxWalkQueries = 8
 
 // DMARCLookup is one query of a tree walk: _dmarc.<Domain> TXT.
@@ -112,7 +114,7 @@ func DMARCTreeWalk(ctx context.Context, r Resolver, domain string) []DMARCLookup
 	return walk
 }
 
-// OrgDomain9989 applies RFC 9989 "Organizational Domain Discovery" to the
+// OrgDomain9989Walk applies RFC 9989 "Organizational Domain Discovery" to the
 // results of a tree walk from start: among the domains with a valid record,
 // longest first, psd=n makes that domain the Organizational Domain; psd=y
 // (other than at start) makes it the domain one label below; otherwise the

@@ -40,17 +40,18 @@ func rewriteDMARC(domain string, rec *DMARCRecord, set map[string]string, order 
 	parts := []string{"v=DMARC1"}
 	done := map[string]bool{}
 	for _, t := range rec.Tags[1:] {
-		if v, ok := set[t.Name]; ok {
-			done[t.Name] = true
+		name := strings.ToLower(t.Name)
+		if v, ok := set[name]; ok {
+			done[name] = true
 			if v != "" {
-				parts = append(parts, t.Name+"="+v)
+				parts = append(parts, name+"="+v)
 			}
 			continue
 		}
-		if done[t.Name] {
+		if done[name] || name == "v" {
 			continue
 		}
-		done[t.Name] = true
+		done[name] = true
 		parts = append(parts, t.Name+"="+t.Value)
 	}
 	for _, name := range order {
@@ -169,29 +170,50 @@ func (d *DMARCResult) Findings() []report.Finding {
 		pol = sub
 	}
 
-	// p missing or invalid.
-	if rec.Policy == "" {
-		v, has := rec.Tag("p")
-		what := "has no p= tag"
-		if has {
-			what = fmt.Sprintf("has p=%s, which is not none, quarantine or reject", v)
+	// p missing or invalid, or sp/np invalid.
+	if rec.PolicyBroken() {
+		var whats []string
+		if _, has := rec.Tag("p"); !has {
+			whats = append(whats, "has no p= tag")
 		}
-		sev, cause := report.Failure, "with no valid p= and no usable rua=, receivers apply no DMARC processing at all (RFC 9989); RFC 7489 receivers discard the record"
+		for _, tag := range rec.InvalidPolicy {
+			v, _ := rec.Tag(tag)
+			whats = append(whats, fmt.Sprintf("has %s=%s, which is not none, quarantine or reject", tag, v))
+		}
+		what := strings.Join(whats, " and ")
+		sev, cause := report.Failure, "with p= missing or invalid (or an invalid sp= or np=) and no usable rua=, RFC 9989 receivers apply no DMARC processing at all; RFC 7489 receivers discard a record without a valid p="
 		if rec.hasUsableRUA() {
-			sev, cause = report.Warning, "RFC 9989 receivers treat the record as p=none because rua= is usable; RFC 7489 receivers require p= and discard the record"
+			sev, cause = report.Warning, "RFC 9989 receivers treat the whole record as p=none because rua= is usable; RFC 7489 receivers discard a record without a valid p="
+		}
+		set := map[string]string{}
+		if rec.Policy == "" {
+			set["p"] = DMARCNone
+		}
+		for _, tag := range rec.InvalidPolicy {
+			if tag != "p" {
+				set[tag] = "" // drop the broken sp=/np=: p= then applies
+			}
 		}
 		fs = append(fs, report.Finding{ID: "dmarc.policy-invalid", Severity: sev,
 			Summary: "the DMARC record " + what, Evidence: recEv, Cause: cause,
-			Fix:        "add p=none (monitoring), p=quarantine or p=reject right after v=DMARC1",
-			Publish:    []string{rewriteDMARC(pub, rec, map[string]string{"p": DMARCNone}, []string{"p"})},
+			Fix:        "give p= (and sp=, np= if used) one of none (monitoring), quarantine or reject",
+			Publish:    []string{rewriteDMARC(pub, rec, set, []string{"p"})},
 			References: []string{refDMARCFormat, refDMARCDiscovery, "RFC 7489 §6.3"}})
 	} else if pol == DMARCNone {
+		tag, sum := "p", "DMARC policy is p=none: monitoring only, spoofed mail is not rejected or quarantined"
+		if d.PolicyFrom != "domain" {
+			tag = "sp"
+			if rec.SubdomainPolicy == "" {
+				tag = "p"
+			}
+			sum = fmt.Sprintf("the policy that applies to %s (%s= of %s) is none: monitoring only, spoofed mail is not rejected or quarantined", d.Domain, tag, pub)
+		}
 		fs = append(fs, report.Finding{ID: "dmarc.policy-none", Severity: report.Warning,
-			Summary:    "DMARC policy is p=none: monitoring only, spoofed mail is not rejected or quarantined",
+			Summary:    sum,
 			Evidence:   recEv,
-			Cause:      "p=none asks receivers to take no action on mail that fails DMARC; it is the right first step, but does not protect the domain",
+			Cause:      "none asks receivers to take no action on mail that fails DMARC; it is the right first step, but does not protect the domain",
 			Fix:        "once the aggregate reports show that all legitimate senders pass with alignment, raise the policy to quarantine, then reject",
-			Publish:    []string{rewriteDMARC(pub, rec, map[string]string{"p": DMARCQuarantine}, []string{"p"})},
+			Publish:    []string{rewriteDMARC(pub, rec, map[string]string{tag: DMARCQuarantine}, []string{tag})},
 			References: []string{"RFC 9989 \"p\"", "RFC 9989 \"Domain Owner Actions\""}})
 	} else {
 		fs = append(fs, report.Finding{ID: "dmarc.policy", Severity: report.OK,
@@ -335,6 +357,14 @@ func (d *DMARCResult) orgFindings() []report.Finding {
 			References: []string{refDMARCOrg}}}
 	}
 	var fs []report.Finding
+	if x := d.Extra7489; x != nil && x.Failed() {
+		fs = append(fs, report.Finding{ID: "dmarc.lookup-7489-failed", Severity: report.Unknown,
+			Summary:    "the RFC 7489 lookup of " + x.Name + " failed: the policy RFC 7489 receivers apply is unknown",
+			Evidence:   []string{x.Answer.Describe()},
+			Fix:        "retry",
+			References: []string{ref7489Discovery}})
+		return fs
+	}
 	if d.OrgDomain != d.OrgDomain7489 {
 		fs = append(fs, report.Finding{ID: "dmarc.org-domain-disagree", Severity: report.Warning,
 			Summary: fmt.Sprintf("receivers disagree on the Organizational Domain of %s: %s by the RFC 9989 tree walk, %s by the RFC 7489 Public Suffix List",

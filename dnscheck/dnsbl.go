@@ -1086,6 +1086,34 @@ type DNSBLReport struct {
 	lists map[string]DNSBL
 }
 
+// Merge appends another report of the same checker (a second batch of
+// targets) to r.
+func (r *DNSBLReport) Merge(o *DNSBLReport) {
+	if o == nil {
+		return
+	}
+	r.Targets = append(r.Targets, o.Targets...)
+	r.BadTargets = append(r.BadTargets, o.BadTargets...)
+	r.Results = append(r.Results, o.Results...)
+	r.Skipped = append(r.Skipped, o.Skipped...)
+	if r.lists == nil {
+		r.lists = map[string]DNSBL{}
+	}
+	for z, l := range o.lists {
+		if _, ok := r.lists[z]; !ok {
+			r.lists[z] = l
+			r.Lists = append(r.Lists, z)
+		}
+	}
+	// Health is per checker: the later report has every check so far.
+	if len(o.Health) >= len(r.Health) {
+		r.Health = o.Health
+	}
+	if r.PublicResolver == "" {
+		r.PublicResolver, r.Resolvers = o.PublicResolver, o.Resolvers
+	}
+}
+
 // Check asks every list about every target it takes, concurrently within
 // the checker's bound. Targets are IP addresses or domains; lists that do
 // not take a target's kind are not asked about it.

@@ -149,7 +149,13 @@ func (r *DNSBLReport) listedFinding(res DNSBLResult) report.Finding {
 	}
 	f.Fix = fix + "."
 	if len(res.Fixes) > 0 {
-		f.Fix = strings.Join(res.Fixes, " ") + " " + f.Fix
+		// The list documents what this kind of listing asks for (PBL: a
+		// smarthost, or delisting a static address), which is not "stop
+		// the abuse".
+		f.Fix = strings.Join(res.Fixes, " ")
+		if u := dnsblFirst(res.DelistURL, res.LookupURL); u != "" {
+			f.Fix += " Delisting page: " + u + "."
+		}
 	}
 	for _, s := range l.Sources {
 		// Sources inside the project (../shared/...) mean nothing to a user.
@@ -209,6 +215,15 @@ func (l DNSBL) DescribeOr(res DNSBLResult) string {
 	return l.Describe()
 }
 
+func dnsblFirst(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
 func dnsblPlural(n int, one, many string) string {
 	if n == 1 {
 		return one
@@ -235,12 +250,23 @@ func (r *DNSBLReport) DetailLines() []string {
 	}
 	lines := []string{fmt.Sprintf("%-*s  %-*s  %-10s  %s", wt, "target", wz, "list", "status", "answer")}
 	for _, x := range res {
-		detail := strings.Join(x.Meanings, "; ")
-		if x.Status == DNSBLUnknown {
-			detail = x.Reason
-		}
-		if x.Status == DNSBLNotListed {
+		var detail string
+		switch {
+		case x.Status == DNSBLListed:
+			detail = strings.Join(x.Meanings, "; ")
+		case x.Status == DNSBLNotListed:
 			detail = "no A record"
+		case x.Unhealthy && x.Refused:
+			detail = "list refuses this resolver (test points)"
+		case x.Unhealthy:
+			detail = "list failed its RFC 5782 health check"
+		case x.Refused:
+			detail = "refused: " + strings.Join(x.Codes, ", ")
+		default:
+			detail = x.Reason
+			if r := []rune(detail); len(r) > 90 {
+				detail = string(r[:87]) + "..."
+			}
 		}
 		lines = append(lines, fmt.Sprintf("%-*s  %-*s  %-10s  %s", wt, x.Target, wz, x.Zone, x.Status, detail))
 	}

@@ -502,3 +502,27 @@ func TestDNSBLDeadListFinding(t *testing.T) {
 		}
 	}
 }
+
+// The test points go out in the same round as the target query, and the TXT
+// of a listing in the next: a listed target costs two round trips, not four.
+func TestDNSBLQueryRounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("timing")
+	}
+	srv := dnstest.Start(t, dnsblWorld)
+	const latency = 100 * time.Millisecond
+	srv.SetLatency(latency)
+	c, err := NewClient([]string{srv.Addr}, Options{AttemptTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res := QueryDNSBL(context.Background(), c, mustDNSBL(t, "zen.spamhaus.org"), "81.0.0.2")
+	el := time.Since(start)
+	if res.Status != DNSBLListed || len(res.TXT) == 0 {
+		t.Fatalf("%+v", res)
+	}
+	if el < 2*latency || el > 2*latency+latency/2 {
+		t.Errorf("took %s: want two rounds of %s (A with the test points, then TXT)", el, latency)
+	}
+}

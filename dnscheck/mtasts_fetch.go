@@ -24,6 +24,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -50,6 +51,11 @@ const (
 	FetchTooLarge    FetchKind = "too-large"
 	FetchTimeout     FetchKind = "timeout"
 	FetchBadURL      FetchKind = "bad-url"
+	// FetchPrivate: the host resolves only to special-use addresses
+	// (loopback, RFC 1918, ...): no sender on the internet can reach it, and
+	// mxray does not connect there (a published URL must not make it probe
+	// the local network).
+	FetchPrivate FetchKind = "private-address"
 )
 
 // HTTPFetch is the record of one HTTPS GET.
@@ -136,6 +142,8 @@ func (f HTTPFetch) FixHint(host string) string {
 		return "serve the file at exactly this URL with status 200"
 	case FetchTooLarge:
 		return "keep the file small (an MTA-STS policy is a few lines)"
+	case FetchPrivate:
+		return "publish the public address of " + host + " in the public zone"
 	}
 	return "check the HTTPS server of " + host
 }
@@ -148,6 +156,10 @@ type HTTPOptions struct {
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// RootCAs replaces the system's roots (tests).
 	RootCAs *x509.CertPool
+	// AllowSpecialUse lets the client connect to loopback, private and other
+	// special-use addresses, which it otherwise refuses (FetchPrivate). Tests
+	// set it: their servers listen on loopback.
+	AllowSpecialUse bool
 }
 
 // NewHTTPClient returns the client used for policy and logo fetches:
@@ -162,7 +174,7 @@ func NewHTTPClient(opt HTTPOptions) *http.Client {
 	tr := &http.Transport{
 		Proxy: nil, // a proxy would hide what senders see
 		DialContext: func(ctx context.Context, network, address string) (net.Conn, error) {
-			return dialResolved(ctx, opt.Resolver, dial, network, address)
+			return dialResolved(ctx, opt.Resolver, dial, opt.AllowSpecialUse, network, address)
 		},
 		TLSClientConfig:       &tls.Config{RootCAs: opt.RootCAs, MinVersion: tls.VersionTLS12},
 		TLSHandshakeTimeout:   10 * time.Second,
@@ -189,20 +201,57 @@ func (e *HostLookupError) Error() string {
 // Unknown reports whether the lookup failed rather than found nothing.
 func (e *HostLookupError) Unknown() bool { return e.Lookup.Failed() }
 
-func dialResolved(ctx context.Context, r Resolver, dial func(context.Context, string, string) (net.Conn, error), network, address string) (net.Conn, error) {
+// PrivateAddressError is returned by the dialer when every address of a
+// host is a special-use address (see SpecialUse).
+type PrivateAddressError struct {
+	Host  string
+	Addrs []string // "127.0.0.1 (loopback)"
+}
+
+func (e *PrivateAddressError) Error() string {
+	return fmt.Sprintf("%s resolves only to addresses not reachable from the internet: %s", e.Host, strings.Join(e.Addrs, ", "))
+}
+
+func dialResolved(ctx context.Context, r Resolver, dial func(context.Context, string, string) (net.Conn, error), allowSpecial bool, network, address string) (net.Conn, error) {
 	host, port, err := net.SplitHostPort(address)
 	if err != nil {
 		return nil, err
 	}
-	if r == nil || net.ParseIP(host) != nil {
-		return dial(ctx, network, address)
+	var addrs []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		addrs = []netip.Addr{ip.Unmap()}
+	} else if r == nil {
+		if allowSpecial { // tests without a DNS world: the dialer routes by name
+			return dial(ctx, network, address)
+		}
+		ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, err
+		}
+		for _, ip := range ips {
+			addrs = append(addrs, ip.Unmap())
+		}
+	} else {
+		h := LookupHost(ctx, r, host)
+		if len(h.Addrs) == 0 {
+			return nil, &HostLookupError{Host: host, Lookup: h}
+		}
+		addrs = h.Addrs
 	}
-	h := LookupHost(ctx, r, host)
-	if len(h.Addrs) == 0 {
-		return nil, &HostLookupError{Host: host, Lookup: h}
+	var usable []netip.Addr
+	var special []string
+	for _, a := range addrs {
+		if s := SpecialUse(a); s != "" && !allowSpecial {
+			special = append(special, a.String()+" ("+s+")")
+			continue
+		}
+		usable = append(usable, a)
+	}
+	if len(usable) == 0 {
+		return nil, &PrivateAddressError{Host: host, Addrs: special}
 	}
 	var errs []error
-	for _, a := range h.Addrs {
+	for _, a := range usable {
 		c, err := dial(ctx, network, net.JoinHostPort(a.String(), port))
 		if err == nil {
 			return c, nil
@@ -267,6 +316,11 @@ func FetchHTTPS(ctx context.Context, client *http.Client, rawURL string, limit i
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, int64(limit)+1))
 	f.Size = len(body)
+	if err == nil && ctx.Err() != nil {
+		// The deadline passed while the answer came in: an answer completed
+		// only as the connection was being torn down is not trusted.
+		err = ctx.Err()
+	}
 	if err != nil {
 		f.Kind, f.Error = classifyFetchError(ctx, err), err.Error()
 		return f
@@ -291,17 +345,26 @@ func fetchErrorText(err error) string {
 
 func classifyFetchError(ctx context.Context, err error) FetchKind {
 	var hle *HostLookupError
+	var pae *PrivateAddressError
+	var dnsErr *net.DNSError
 	var certInvalid x509.CertificateInvalidError
 	var hostErr x509.HostnameError
 	var unknownCA x509.UnknownAuthorityError
 	var ne net.Error
 	var opErr *net.OpError
 	switch {
+	case errors.As(err, &pae):
+		return FetchPrivate
 	case errors.As(err, &hle):
 		if hle.Unknown() {
 			return FetchDNSUnknown
 		}
 		return FetchDNS
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return FetchDNS
+		}
+		return FetchDNSUnknown
 	case errors.As(err, &certInvalid):
 		if certInvalid.Reason == x509.Expired {
 			return FetchCertExpired

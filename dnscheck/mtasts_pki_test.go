@@ -113,5 +113,5 @@ func newHTTPSWorld(t testing.TB, ca *testCA, cert tls.Certificate, r Resolver, h
 		var d net.Dialer
 		return d.DialContext(ctx, network, addr)
 	}
-	return &httpsWorld{srv: srv, client: NewHTTPClient(HTTPOptions{Resolver: r, Dial: dial, RootCAs: ca.pool})}
+	return &httpsWorld{srv: srv, client: NewHTTPClient(HTTPOptions{Resolver: r, Dial: dial, RootCAs: ca.pool, AllowSpecialUse: true})}
 }

@@ -206,6 +206,7 @@ func TestFetchHTTPS(t *testing.T) {
 		select {
 		case <-time.After(5 * time.Second):
 		case <-r.Context().Done():
+			panic(http.ErrAbortHandler) // no answer at all, not an empty 200
 		}
 	})
 	tests := []struct {
@@ -308,6 +309,20 @@ mta-sts.slow.example. IN A 127.0.0.1
 			}
 		})
 	}
+	t.Run("special-use addresses are refused", func(t *testing.T) {
+		dialed := false
+		client := NewHTTPClient(HTTPOptions{Resolver: c, RootCAs: ca.pool, // AllowSpecialUse false, as in production
+			Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
+				dialed = true
+				return nil, fmt.Errorf("must not dial %s", address)
+			}})
+		for _, u := range []string{"https://mta-sts.example.com/.well-known/mta-sts.txt", "https://10.1.2.3/logo.svg", "https://[::1]/logo.svg"} {
+			f := FetchHTTPS(context.Background(), client, u, 100)
+			if f.Kind != FetchPrivate || dialed {
+				t.Fatalf("%s: kind = %s (%s), dialed %v", u, f.Kind, f.Error, dialed)
+			}
+		}
+	})
 	t.Run("connection refused", func(t *testing.T) {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -315,7 +330,7 @@ mta-sts.slow.example. IN A 127.0.0.1
 		}
 		addr := l.Addr().String()
 		l.Close()
-		client := NewHTTPClient(HTTPOptions{Resolver: c, RootCAs: ca.pool,
+		client := NewHTTPClient(HTTPOptions{Resolver: c, RootCAs: ca.pool, AllowSpecialUse: true,
 			Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 				var d net.Dialer
 				return d.DialContext(ctx, network, addr)
@@ -566,5 +581,23 @@ func BenchmarkCheckMTASTS(b *testing.B) {
 		if m.Policy == nil || len(m.Findings()) == 0 {
 			b.Fatalf("no policy: %+v", m.Fetch)
 		}
+	}
+}
+
+// TestCheckMTASTSProductionClient runs the check with the client exactly as
+// the product builds it: the policy host of the zone resolves to loopback,
+// which senders on the internet cannot reach, and which mxray refuses to
+// connect to.
+func TestCheckMTASTSProductionClient(t *testing.T) {
+	srv := dnstest.Start(t, stsZone)
+	c := testClient(t, srv)
+	m := CheckMTASTS(context.Background(), c, NewHTTPClient(HTTPOptions{Resolver: c}), "example.com")
+	m.MatchMX([]string{"mx1.example.com"})
+	got := stsSeverities(m.Findings())
+	if want := "mta-sts.policy-fetch-failed=failure mta-sts.record=ok"; stsIDs(got) != want {
+		t.Fatalf("got %s, want %s", stsIDs(got), want)
+	}
+	if m.Fetch.Kind != FetchPrivate || !strings.Contains(m.Fetch.Error, "127.0.0.1 (loopback)") {
+		t.Fatalf("fetch %+v", m.Fetch)
 	}
 }

@@ -8,14 +8,14 @@ import (
 
 func TestNormalizeDomain(t *testing.T) {
 	good := map[string]string{
-		"example.com":          "example.com",
-		"Example.COM.":         "example.com",
-		"  mail.example.org  ": "mail.example.org",
-		"bücher.de":            "xn--bcher-kva.de",
-		"BÜCHER.de":            "xn--bcher-kva.de",
-		"пример.рф":            "xn--e1afmkfd.xn--p1ai",
-		"xn--bcher-kva.de":     "xn--bcher-kva.de",
-		"_dmarc.example.com":   "_dmarc.example.com",
+		"example.com":                    "example.com",
+		"Example.COM.":                   "example.com",
+		"  mail.example.org  ":           "mail.example.org",
+		"bücher.de":                      "xn--bcher-kva.de",
+		"BÜCHER.de":                      "xn--bcher-kva.de",
+		"пример.рф":                      "xn--e1afmkfd.xn--p1ai",
+		"xn--bcher-kva.de":               "xn--bcher-kva.de",
+		"_dmarc.example.com":             "_dmarc.example.com",
 		strings.Repeat("a", 63) + ".com": strings.Repeat("a", 63) + ".com",
 	}
 	for in, want := range good {

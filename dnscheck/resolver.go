@@ -142,7 +142,7 @@ type call struct {
 // Options tune a Client. Zero values take the defaults.
 type Options struct {
 	AttemptTimeout time.Duration // default 3s
-	MaxInFlight    int           // default 16 queries in flight per client
+	MaxInFlight    int           // default 64 queries in flight per client (a domain check with 20+ blocklists needs one round, not four)
 }
 
 // NewClient returns a resolver that asks the given servers ("ip", "ip:port",
@@ -163,7 +163,7 @@ func NewClient(servers []string, opt Options) (*Client, error) {
 		opt.AttemptTimeout = 3 * time.Second
 	}
 	if opt.MaxInFlight <= 0 {
-		opt.MaxInFlight = 16
+		opt.MaxInFlight = 64
 	}
 	return &Client{
 		servers:        norm,

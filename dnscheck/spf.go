@@ -52,8 +52,9 @@ const (
 type SPFCheck struct {
 	Domain string `json:"domain"`
 	Record string `json:"record"` // the raw v=spf1 record, "" if none
-	// Status is the outcome of the record lookup: "ok" (one record), "none",
-	// "multiple", "unknown" (the TXT lookup failed).
+	// Status is the root record's status (see SPFNode.Status): "ok" (one
+	// valid record), "none", "multiple", "syntax-error", "unknown" (the TXT
+	// lookup failed: temperror, never "none").
 	Status string   `json:"status"`
 	Tree   *SPFNode `json:"tree,omitempty"`
 	// Lookups and VoidLookups are the totals of the tree as evaluation would

@@ -344,7 +344,8 @@ func (e *spfEvaluator) match(ctx context.Context, t *SPFTerm, domain string, dep
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				answers[i] = e.r.Lookup(ctx, queryName(h), e.addrType())
+				// h is already in presentation form (from the MX record).
+				answers[i] = e.r.Lookup(ctx, dns.Fqdn(h), e.addrType())
 			}()
 		}
 		wg.Wait()
@@ -606,41 +607,4 @@ func spfTXT(a Answer) []string {
 }
 
 // spfTXTParts returns each TXT record's character-strings, unescaped.
-func spfTXTParts(a Answer) [][]string {
-	var out [][]string
-	for _, rr := range a.Records {
-		if t, ok := rr.(*dns.TXT); ok {
-			parts := make([]string, len(t.Txt))
-			for i, s := range t.Txt {
-				parts[i] = unescapeTXT(s)
-			}
-			out = append(out, parts)
-		}
-	}
-	return out
-}
-
-func unescapeTXT(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '\\' || i+1 >= len(s) {
-			b.WriteByte(c)
-			continue
-		}
-		if i+3 < len(s) && spfIsDigit(s[i+1]) && spfIsDigit(s[i+2]) && spfIsDigit(s[i+3]) {
-			n := int(s[i+1]-'0')*100 + int(s[i+2]-'0')*10 + int(s[i+3]-'0')
-			if n < 256 {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i+1])
-		i++
-	}
-	return b.String()
-}
+func spfTXTParts(a Answer) [][]string { return TXTParts(a) }

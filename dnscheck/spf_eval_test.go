@@ -94,8 +94,8 @@ func TestCheckHostConcurrent(t *testing.T) {
 		t.Fatalf("result %s after %d lookups (%s), want fail after 9", ev.Result, ev.Lookups, ev.Reason)
 	}
 	// 3 levels of TXT: about 150 ms; sequential: 500 ms. Allow for a loaded machine.
-	if wall > 7*latency {
-		t.Errorf("evaluation took %s, more than 7 round trips of %s", wall, latency)
+	if wall > 8*latency {
+		t.Errorf("evaluation took %s, more than 8 round trips of %s", wall, latency)
 	}
 	t.Logf("9 includes at depth 3, %s per answer: %s (%.2f × depth × latency)", latency, wall, float64(wall)/float64(3*latency))
 }

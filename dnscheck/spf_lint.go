@@ -78,6 +78,9 @@ func lintSPF(c *SPFCheck, rr99 Answer) []report.Finding {
 			f.Cause += "; the record is published only as the obsolete SPF RR type (99), which RFC 7208 §3.1 removed"
 		}
 		return append(fs, f)
+	case "invalid", "skipped":
+		return append(fs, report.Finding{ID: "spf.not-checked", Severity: report.Unknown,
+			Summary: "the SPF record of " + d + " was not checked: " + orDefault(root.Error, "the check ended first")})
 	case "unknown":
 		return append(fs, report.Finding{ID: "spf.lookup-failed", Severity: report.Unknown,
 			Summary: "could not look up the SPF (TXT) record of " + d, Evidence: ev,
@@ -553,6 +556,21 @@ func (c *SPFCheck) DetailLines() []string {
 				lines = append(lines, fmt.Sprintf("%s%s %s  %s", head, label, counts, n.Record))
 			default:
 				lines = append(lines, fmt.Sprintf("%s%s (%s) %s", head, label, n.Status, n.Error))
+			}
+			// The terms whose lookup found nothing or failed, under their record.
+			for _, tc := range n.Terms {
+				bar := "│  "
+				if len(n.Children) == 0 {
+					bar = "   "
+				}
+				switch {
+				case tc.Void:
+					lines = append(lines, fmt.Sprintf("%s%s· %s → %s (void lookup)", next, bar, tc.Term, tc.Status))
+				case tc.Status != "ok" && tc.Status != "not-evaluated":
+					lines = append(lines, fmt.Sprintf("%s%s· %s → %s", next, bar, tc.Term, tc.Status))
+				case tc.Detail != "":
+					lines = append(lines, fmt.Sprintf("%s%s· %s → %s", next, bar, tc.Term, tc.Detail))
+				}
 			}
 			for i, ch := range n.Children {
 				draw(ch, next, i == len(n.Children)-1, false)

@@ -199,6 +199,10 @@ func TestSPFLint(t *testing.T) {
 				if c.VoidLookups != 3 {
 					t.Errorf("void %d, want 3", c.VoidLookups)
 				}
+				lines := strings.Join(c.DetailLines(), "\n")
+				if !strings.Contains(lines, "· a:old1.ex.test → nxdomain (void lookup)") || !strings.Contains(lines, "· mx:old3.ex.test → nodata (void lookup)") {
+					t.Errorf("tree lacks the void terms:\n%s", lines)
+				}
 			}},
 		{name: "a host with only AAAA is not void", zone: []string{`ex.test. IN TXT "v=spf1 a:v6.ex.test -all"`, `v6.ex.test. IN AAAA 2001:db8::1`},
 			absent: []string{"spf.void-lookup"}},
@@ -282,5 +286,23 @@ func TestSPFLintTXTStringTooLong(t *testing.T) {
 		if len(strings.Trim(part, `"`)) > 255 {
 			t.Errorf("a published string is %d octets", len(part))
 		}
+	}
+}
+
+func TestSPFLintBadInput(t *testing.T) {
+	for _, d := range []string{"localhost", "", "a..b.test", "[192.0.2.1]"} {
+		c := AnalyzeSPF(context.Background(), NewStaticResolver(), d)
+		if f := findFinding(c.Findings, "spf.not-checked"); f == nil || f.Severity != report.Unknown {
+			t.Errorf("%q: findings %v", d, findingIDs(c.Findings))
+		}
+		if ev := c.Evaluate(context.Background(), nil, mustAddr("192.0.2.1"), "", ""); ev.Result != SPFNone {
+			t.Errorf("%q: evaluation %+v", d, ev)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	c := AnalyzeSPF(ctx, spfZone(`ex.test. IN TXT "v=spf1 -all"`), "ex.test")
+	if worstOf(c.Findings) != report.Unknown {
+		t.Errorf("a cancelled check: %v", findingIDs(c.Findings))
 	}
 }

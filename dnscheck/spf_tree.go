@@ -248,7 +248,7 @@ func (w *spfWalker) termLookup(ctx context.Context, t SPFTerm, tc *SPFTermCheck)
 	}
 	switch t.Mechanism {
 	case "a":
-		a := w.addrs(ctx, tc.Target)
+		a := w.addrs(ctx, queryName(tc.Target))
 		tc.Status, tc.Void, tc.Addrs = a.status, a.void, a.addrs
 	case "exists":
 		ans := w.r.Lookup(ctx, queryName(tc.Target), dns.TypeA)
@@ -269,7 +269,7 @@ func (w *spfWalker) termLookup(ctx context.Context, t SPFTerm, tc *SPFTermCheck)
 				continue
 			}
 			wg.Add(1)
-			go func() { defer wg.Done(); res[i] = w.addrs(ctx, h) }()
+			go func() { defer wg.Done(); res[i] = w.addrs(ctx, dns.Fqdn(h)) }()
 		}
 		wg.Wait()
 		var failed []string
@@ -298,16 +298,17 @@ type addrLookup struct {
 	addrs  []netip.Addr
 }
 
+// addrs looks up the addresses of name, given in presentation form.
 func (w *spfWalker) addrs(ctx context.Context, name string) addrLookup {
 	if w.opt.env != nil && w.opt.env.ip.IsValid() {
 		qt := dns.TypeA
 		if w.opt.env.ip.Is6() {
 			qt = dns.TypeAAAA
 		}
-		a := w.r.Lookup(ctx, queryName(name), qt)
+		a := w.r.Lookup(ctx, name, qt)
 		return addrLookup{a.Status.String(), a.Missing(), AddrsOf(a)}
 	}
-	h := LookupHost(ctx, w.r, queryName(name))
+	h := LookupHost(ctx, w.r, name)
 	switch {
 	case h.Failed():
 		return addrLookup{"unknown", false, h.Addrs}

@@ -20,6 +20,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -146,7 +147,8 @@ func (c *Client) ReadGreeting(ctx context.Context, timeout time.Duration, starte
 		timeout = c.commandTimeout
 	}
 	r, err := c.readReply(ctx, report.StageConnect, started.Add(timeout))
-	st := Step{Stage: report.StageConnect, Reply: r, Duration: report.Duration(c.now().Sub(started))}
+	// SentAt of the greeting step is when the connection was established.
+	st := Step{Stage: report.StageConnect, SentAt: started, Reply: r, Duration: report.Duration(c.now().Sub(started))}
 	if err != nil {
 		st.Error = err.Error()
 	}
@@ -156,8 +158,14 @@ func (c *Client) ReadGreeting(ctx context.Context, timeout time.Duration, starte
 
 // Command sends one command line and reads its reply. line is without CRLF.
 func (c *Client) Command(ctx context.Context, stage report.Stage, line string) (*Reply, error) {
+	return c.command(ctx, stage, line, line)
+}
+
+// command sends line and records shown in its place (AUTH hides the
+// credentials: they never enter the transcript).
+func (c *Client) command(ctx context.Context, stage report.Stage, line, shown string) (*Reply, error) {
 	sent := c.now()
-	st := Step{Stage: stage, Command: line, SentAt: sent}
+	st := Step{Stage: stage, Command: shown, SentAt: sent}
 	if err := c.send(ctx, line); err != nil {
 		st.Error = err.Error()
 		c.record(st)
@@ -357,4 +365,15 @@ func quoteTrunc(s string, n int) string {
 		return fmt.Sprintf("%q… (%d octets)", s[:n], len(s))
 	}
 	return fmt.Sprintf("%q", s)
+}
+
+// AuthPlain authenticates with SASL PLAIN (RFC 4954 §4, RFC 4616) in one
+// command. It refuses to run outside TLS: mxray never sends a password in
+// clear text. The transcript shows "AUTH PLAIN <credentials hidden>".
+func (c *Client) AuthPlain(ctx context.Context, user, pass string) (*Reply, error) {
+	if _, ok := c.conn.(*tls.Conn); !ok {
+		return nil, errors.New("probe: refusing AUTH outside TLS")
+	}
+	resp := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
+	return c.command(ctx, report.StageAUTH, "AUTH PLAIN "+resp, "AUTH PLAIN <credentials hidden>")
 }

@@ -82,6 +82,29 @@ func TestHostileAndOddServers(t *testing.T) {
 				c.Send("421 4.3.2 Service shutting down, too many concurrent sessions")
 			},
 			status: StatusRateLimited, absent: []string{"smtp.starttls-missing"}},
+		{name: "421 at STARTTLS",
+			script: func(c *smtptest.RawConn) {
+				c.Send("220 mx.example.test ESMTP")
+				c.Expect("EHLO")
+				c.Send("250-mx.example.test", "250 STARTTLS")
+				c.Expect("STARTTLS")
+				c.Send("421 4.3.0 mx.example.test Service shutting down")
+			},
+			status: StatusClosedByServer,
+			want:   []string{"smtp.closed-by-server"}, absent: []string{"smtp.starttls-missing", "smtp.starttls-refused"}},
+		{name: "421 at RCPT",
+			script: func(c *smtptest.RawConn) {
+				c.Send("220 mx.example.test ESMTP")
+				c.Expect("RCPT")
+				c.Send("421 4.7.0 mx.example.test Error: too many errors")
+			},
+			status: StatusRateLimited,
+			check: func(t *testing.T, s *Session) {
+				if len(s.Rcpts) != 1 || s.Rcpts[0].Reply.Code != 421 || !s.MailAccepted() {
+					t.Errorf("rcpts %+v", s.Rcpts)
+				}
+			},
+			want: []string{"smtp.rate-limited", "smtp.starttls-missing"}},
 		{name: "EHLO refused, HELO accepted",
 			script: func(c *smtptest.RawConn) {
 				c.Send("220 mx.example.test SMTP")
@@ -131,6 +154,15 @@ func TestHostileAndOddServers(t *testing.T) {
 		{name: "silence",
 			script: func(c *smtptest.RawConn) { c.Silence() },
 			status: StatusGreetingTimeout, absent: []string{"smtp.starttls-missing"}},
+		{name: "slow but complete reply",
+			script: func(c *smtptest.RawConn) {
+				c.Send("220 mx.example.test ESMTP")
+				c.Expect("MAIL")
+				time.Sleep(400 * time.Millisecond)
+				c.Send("250 2.1.0 Ok")
+				c.Session()
+			},
+			status: StatusOK, want: []string{"smtp.slow-replies"}},
 		{name: "silence after MAIL (tarpit)",
 			script: func(c *smtptest.RawConn) {
 				c.Send("220 mx.example.test ESMTP")
@@ -152,7 +184,13 @@ func TestHostileAndOddServers(t *testing.T) {
 				c.Write("this is not TLS at all\r\n")
 				c.Silence()
 			},
-			status: StatusTLSHandshakeFailed, want: []string{"smtp.tls-handshake-failed"}},
+			status: StatusTLSHandshakeFailed, want: []string{"smtp.tls-handshake-failed", "smtp.plaintext-retry", "smtp.postmaster-accepted"},
+			check: func(t *testing.T, s *Session) {
+				// The plaintext retry, as an opportunistic sender would.
+				if s.PlainRetry == nil || s.PlainRetry.Status != StatusOK || s.PlainRetry.Mode != ModePlain || !s.PlainRetry.MailAccepted() {
+					t.Errorf("plain retry: %+v", s.PlainRetry)
+				}
+			}},
 		{name: "STARTTLS reply followed by injected plaintext",
 			script: func(c *smtptest.RawConn) {
 				c.Send("220 mx.example.test ESMTP")
@@ -202,7 +240,7 @@ func TestHostileAndOddServers(t *testing.T) {
 			if s.Status != tc.status {
 				t.Fatalf("status %s (%s), want %s\n%s", s.Status, s.Detail, tc.status, strings.Join(s.Transcript(), "\n"))
 			}
-			got := ids(s.Findings(FindingOptions{}))
+			got := ids(s.Findings(FindingOptions{SlowGreeting: 300 * time.Millisecond}))
 			for _, id := range tc.want {
 				if _, ok := got[id]; !ok {
 					t.Errorf("missing finding %s; got %v", id, got)
@@ -251,7 +289,7 @@ func TestSessionDeadlineAndCancel(t *testing.T) {
 	})
 }
 
-// TestNoDataMethod: the guard refuses DATA and BDAT in any spelling, and
+// TestCommandGuard: the client has no DATA/BDAT method, and the guard refuses DATA and BDAT in any spelling, and
 // nothing reaches the wire.
 func TestCommandGuard(t *testing.T) {
 	srv := smtptest.StartRaw(t, func(c *smtptest.RawConn) {
@@ -325,11 +363,12 @@ func TestSlowGreetingAndImplicitTLSFailure(t *testing.T) {
 		})
 		track(srv.Rec)
 		s := DryRun(context.Background(), testConfig(), Target{Host: "mx.example.test", Addr: srv.Addr})
-		got := ids(s.Findings(FindingOptions{SlowGreeting: 200 * time.Millisecond}))
+		got := ids(s.Findings(FindingOptions{SlowGreeting: 100 * time.Millisecond}))
 		if s.Status != StatusOK || got["smtp.slow-greeting"] != report.Warning {
 			t.Errorf("status %s findings %v", s.Status, got)
 		}
-		if time.Duration(s.Timings.Greeting) < 300*time.Millisecond {
+		// The server's sleep starts at accept, a little before Dial returns.
+		if time.Duration(s.Timings.Greeting) < 150*time.Millisecond {
 			t.Errorf("greeting timing %s", time.Duration(s.Timings.Greeting))
 		}
 	})

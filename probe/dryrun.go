@@ -62,6 +62,13 @@ type Config struct {
 	RelayRcpt string
 	// NoMail stops after EHLO (and STARTTLS): the submission checks.
 	NoMail bool
+	// Auth, when set, authenticates with AUTH PLAIN after TLS (never
+	// before). No credentials are tried unless the caller passes them; the
+	// transcript never contains them.
+	Auth *Credentials
+	// NoPlainRetry turns off the plaintext session after a failed
+	// STARTTLS handshake.
+	NoPlainRetry bool
 	// Mode: STARTTLS (default; implicit TLS when the port is 465) or plain.
 	Mode Mode
 	TLS  TLSOptions
@@ -75,6 +82,11 @@ type Config struct {
 
 	// Now is the clock used for certificate validity; nil: time.Now.
 	Now func() time.Time
+}
+
+// Credentials for AUTH PLAIN.
+type Credentials struct {
+	Username, Password string
 }
 
 // DefaultRelayRcpt is in example.org, reserved by RFC 2606: no server on
@@ -151,7 +163,22 @@ func (cfg Config) withDefaults(port int) Config {
 
 // DryRun runs one SMTP session against target and returns what it saw. It
 // never returns nil and never sends DATA or BDAT.
+//
+// When the STARTTLS handshake fails, a sending MTA with opportunistic TLS
+// (RFC 3207 §4.1, RFC 7435) reconnects and delivers in plaintext; DryRun
+// does the same (unless NoPlainRetry) and keeps that second session in
+// PlainRetry, so the recipients are still observed.
 func DryRun(ctx context.Context, cfg Config, target Target) *Session {
+	s := dryRun(ctx, cfg, target)
+	if s.Status == StatusTLSHandshakeFailed && s.Mode == ModeSTARTTLS && !cfg.NoMail && !cfg.NoPlainRetry && ctx.Err() == nil {
+		pcfg := cfg
+		pcfg.Mode = ModePlain
+		s.PlainRetry = dryRun(ctx, pcfg, target)
+	}
+	return s
+}
+
+func dryRun(ctx context.Context, cfg Config, target Target) *Session {
 	addr := target.Addr
 	if addr == "" {
 		addr = net.JoinHostPort(target.Host, "25")
@@ -205,6 +232,7 @@ func DryRun(ctx context.Context, cfg Config, target Target) *Session {
 			s.Status, s.Detail = StatusTLSHandshakeFailed, "implicit TLS handshake failed: "+err.Error()
 			return s
 		}
+		connected = time.Now() // the greeting is timed from the end of the handshake
 	}
 
 	// Greeting (RFC 5321 §4.3.1): read it all before saying anything.
@@ -274,6 +302,16 @@ func DryRun(ctx context.Context, cfg Config, target Target) *Session {
 		}
 	}
 
+	if cfg.Auth != nil {
+		if !s.authenticate(ctx, c, cfg) {
+			return s
+		}
+		if s.Auth.Reply.Positive() {
+			// An authenticated client may relay: the open-relay probe
+			// would prove nothing.
+			cfg.NoRelayTest = true
+		}
+	}
 	if !cfg.NoMail {
 		if !s.transaction(ctx, c, cfg) {
 			return s
@@ -317,6 +355,27 @@ func (s *Session) hello(ctx context.Context, c *Client) bool {
 	s.EHLOHost = firstWord(r.TextLines()[0])
 	s.Extensions = parseExtensions(r)
 	return true
+}
+
+// authenticate runs AUTH PLAIN when TLS is up and PLAIN is offered;
+// false ends the session.
+func (s *Session) authenticate(ctx context.Context, c *Client, cfg Config) bool {
+	s.Auth = &AuthResult{Mechanism: "PLAIN", Username: cfg.Auth.Username}
+	switch {
+	case s.TLS == nil || s.TLS.Handshake != "ok":
+		s.Auth.Skipped = "no TLS: mxray never sends credentials in clear text"
+		return true
+	case !containsFold(s.FinalExtensions().AuthMechanisms(), "PLAIN"):
+		s.Auth.Skipped = "the server does not offer AUTH PLAIN (offered: " + strings.Join(s.FinalExtensions().AuthMechanisms(), " ") + ")"
+		return true
+	}
+	r, err := c.AuthPlain(ctx, cfg.Auth.Username, cfg.Auth.Password)
+	s.Auth.Reply = r
+	if err != nil {
+		s.Status, s.Detail = errStatus(ctx, err, report.StageAUTH)
+		return false
+	}
+	return !s.end421(r)
 }
 
 // transaction runs MAIL FROM and the RCPT TOs; false ends the session.
@@ -419,7 +478,7 @@ func (s *Session) end421(r *Reply) bool {
 	if rateLimitText(r.Text()) {
 		s.Status = StatusRateLimited
 	} else {
-		s.Status = StatusProtocolError
+		s.Status = StatusClosedByServer
 	}
 	s.Detail = fmt.Sprintf("the server closed the session at %s: %s", r.Stage, r.String())
 	return true

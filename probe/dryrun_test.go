@@ -3,6 +3,7 @@ package probe
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"net"
 	"os"
 	"strings"
@@ -267,4 +268,59 @@ func TestConnectStatuses(t *testing.T) {
 			t.Fatalf("status %s %s", s.Status, s.Detail)
 		}
 	})
+}
+
+// TestAuthWithGivenCredentials: credentials are used only when given, only
+// over TLS, and never appear in the transcript.
+func TestAuthWithGivenCredentials(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	tlsCfg := smtptest.ServerConfig(pki.Cert(smtptest.CertOptions{DNSNames: []string{"smtp.example.test"}}))
+	const secret = "s3cret-pa55"
+	tests := []struct {
+		name  string
+		opt   smtptest.Options
+		pass  string
+		id    string
+		sev   report.Severity
+		tried bool
+	}{
+		{"accepted", smtptest.Options{TLS: tlsCfg, AuthMechs: []string{"PLAIN"}, AuthUsers: map[string]string{"alice": secret}}, secret, "smtp.auth-ok", report.OK, true},
+		{"refused", smtptest.Options{TLS: tlsCfg, AuthMechs: []string{"PLAIN"}, AuthUsers: map[string]string{"alice": "other"}}, secret, "smtp.auth-failed", report.Failure, true},
+		{"no TLS", smtptest.Options{AuthMechs: []string{"PLAIN"}, InsecureAuth: true, AuthUsers: map[string]string{"alice": secret}}, secret, "smtp.auth-not-tried", report.Unknown, false},
+		{"no PLAIN", smtptest.Options{TLS: tlsCfg, AuthMechs: []string{"LOGIN"}}, secret, "smtp.auth-not-tried", report.Unknown, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.opt.Domain = "smtp.example.test"
+			srv := smtptest.Start(t, tc.opt)
+			track(srv.Rec)
+			cfg := testConfig()
+			cfg.NoMail = true
+			cfg.TLS.RootCAs = pki.Pool()
+			cfg.Auth = &Credentials{Username: "alice", Password: tc.pass}
+			s := DryRun(context.Background(), cfg, Target{Host: "smtp.example.test", Addr: srv.Addr})
+			if s.Status != StatusOK || s.Auth == nil {
+				t.Fatalf("status %s %s auth %+v", s.Status, s.Detail, s.Auth)
+			}
+			got := ids(s.Findings(FindingOptions{Submission: true}))
+			if got[tc.id] != tc.sev {
+				t.Errorf("want %s %v; got %v", tc.id, tc.sev, got)
+			}
+			tried := false
+			for _, v := range srv.Rec.Verbs() {
+				if v == "AUTH" {
+					tried = true
+				}
+			}
+			if tried != tc.tried {
+				t.Errorf("AUTH sent: %v, want %v (%q)", tried, tc.tried, srv.Rec.Commands())
+			}
+			js, _ := json.Marshal(s)
+			for _, l := range append(s.Transcript(), string(js)) {
+				if strings.Contains(l, secret) || strings.Contains(l, "AGFsaWNl") {
+					t.Fatalf("credentials leaked into the transcript: %s", l)
+				}
+			}
+		})
+	}
 }

@@ -92,7 +92,14 @@ func (s *Session) Findings(o FindingOptions) []report.Finding {
 		x.Cause = "too many connections from this address (or the server is overloaded); the rest of the check could not be observed"
 		x.Fix = "retry later; senders retry 421 replies (RFC 5321 §4.2.5)"
 		x.References = []string{"RFC 5321 §3.8", "RFC 5321 §4.2.5"}
-		return append(out, x)
+		out = append(out, x)
+	case StatusClosedByServer:
+		x := f("smtp.closed-by-server", report.Unknown, "the server ended the session early: "+s.Detail)
+		x.Evidence = s.Transcript()
+		x.Cause = "a 421 reply closes the session (RFC 5321 §3.8): the server is shutting down, overloaded, or gave up on the client; what came after could not be observed"
+		x.Fix = "retry later; if it persists, read the server's log for the reason"
+		x.References = []string{"RFC 5321 §3.8"}
+		out = append(out, x)
 	case StatusTarpitting, StatusSessionTimeout:
 		x := f("smtp.tarpitting", report.Unknown, "the server stopped answering in time: "+s.Detail)
 		x.Evidence = s.Transcript()
@@ -138,6 +145,22 @@ func (s *Session) Findings(o FindingOptions) []report.Finding {
 		out = append(out, x)
 	}
 
+	// Slow replies that did come: a tarpit that stays under the deadline.
+	var slow []string
+	for _, st := range s.Steps {
+		if st.Command != "" && st.Reply != nil && time.Duration(st.Duration) > o.SlowGreeting {
+			slow = append(slow, fmt.Sprintf("%s → %d after %s", printable(st.Command), st.Reply.Code, time.Duration(st.Duration).Round(time.Millisecond)))
+		}
+	}
+	if len(slow) > 0 {
+		x := f("smtp.slow-replies", report.Warning, fmt.Sprintf("%d command(s) took longer than %s to answer (tarpitting or overload)", len(slow), o.SlowGreeting))
+		x.Evidence = slow
+		x.Cause = "servers delay replies to slow down suspected spammers (tarpitting) or when overloaded; every sender pays the delay"
+		x.Fix = "check the server's load, its DNS resolver, and delay settings (Postfix: smtpd_error_sleep_time, smtpd_soft_error_limit)"
+		x.References = []string{"RFC 5321 §4.5.3.2"}
+		out = append(out, x)
+	}
+
 	if s.Greeting != nil && s.Greeting.Code == 220 {
 		out = append(out, s.bannerFindings(o, f)...)
 	}
@@ -150,12 +173,38 @@ func (s *Session) Findings(o FindingOptions) []report.Finding {
 		out = append(out, x)
 	}
 
+	if r := s.PlainRetry; r != nil {
+		x := f("smtp.plaintext-retry", report.Info, "after the failed TLS handshake, a plaintext session (as opportunistic senders retry) ended: "+string(r.Status))
+		x.Evidence = r.Transcript()
+		out = append(out, x)
+		if r.EHLO != nil && r.EHLO.Code == 250 {
+			out = append(out, r.transactionFindings(f)...)
+		}
+	}
+
 	// Nothing below can be judged without a completed EHLO.
 	if s.EHLO == nil || s.EHLO.Code != 250 {
 		return out
 	}
 	out = append(out, s.tlsFindings(o, f)...)
 	out = append(out, s.extensionFindings(o, f)...)
+	if a := s.Auth; a != nil {
+		switch {
+		case a.Skipped != "":
+			x := f("smtp.auth-not-tried", report.Unknown, "the credentials were not tried: "+a.Skipped)
+			out = append(out, x)
+		case a.Reply.Positive():
+			x := f("smtp.auth-ok", report.OK, "AUTH PLAIN as "+a.Username+" succeeded: "+a.Reply.String())
+			out = append(out, x)
+		case a.Reply != nil:
+			x := f("smtp.auth-failed", report.Failure, "AUTH PLAIN as "+a.Username+" failed: "+a.Reply.String())
+			x.Evidence = []string{a.Reply.String()}
+			x.Cause = a.Reply.Explain.Summary
+			x.Fix = a.Reply.Explain.Fix
+			x.References = append([]string{"RFC 4954 §6"}, a.Reply.Explain.References...)
+			out = append(out, x)
+		}
+	}
 	out = append(out, s.transactionFindings(f)...)
 	return out
 }
@@ -239,7 +288,7 @@ func (s *Session) tlsFindings(o FindingOptions, f mk) []report.Finding {
 		x.References = []string{refSTARTTLS, "RFC 8314 §3"}
 		out = append(out, x)
 	}
-	if s.STARTTLS != nil && s.STARTTLS.Code != 220 {
+	if s.STARTTLS != nil && s.STARTTLS.Code != 220 && s.STARTTLS.Code != 421 {
 		x := f("smtp.starttls-refused", report.Warning, "the server offers STARTTLS but refused it: "+s.STARTTLS.String())
 		if sub {
 			x.Severity = report.Failure
@@ -337,6 +386,22 @@ func (s *Session) extensionFindings(o FindingOptions, f mk) []report.Finding {
 		out = append(out, x)
 	}
 	ext := s.FinalExtensions()
+	if s.Submission(o) && s.TLS != nil && s.TLS.Handshake == "ok" {
+		// RFC 4954 §4 / RFC 8314 §3: submission authenticates over TLS.
+		// mxray only reads the offer; it never tries credentials.
+		if mechs := ext.AuthMechanisms(); len(mechs) > 0 {
+			x := f("smtp.auth-offered", report.OK, "AUTH is offered over TLS: "+strings.Join(mechs, " "))
+			x.References = []string{"RFC 4954", "RFC 8314 §3"}
+			out = append(out, x)
+		} else {
+			x := f("smtp.auth-missing", report.Warning, "the submission service offers no AUTH after TLS")
+			x.Evidence = []string{"EHLO reply after TLS: " + s.EHLO.String()}
+			x.Cause = "mail clients cannot authenticate, so they cannot submit mail here (unless the server relies on client certificates or IP addresses)"
+			x.Fix = "enable SASL authentication on the submission service (Postfix master.cf: -o smtpd_sasl_auth_enable=yes)"
+			x.References = []string{"RFC 4954", "RFC 6409 §4.1"}
+			out = append(out, x)
+		}
+	}
 	if n, ok := ext.Size(); ok {
 		x := f("smtp.size", report.Info, "SIZE limit: "+sizeText(n))
 		if n > 0 && n < 10<<20 {

@@ -17,8 +17,13 @@ package probe_test
 //     resolv.conf; scripts/postfix/instance.sh bind-mounts it over
 //     /etc/resolv.conf inside a private mount namespace and starts the
 //     master daemon there, so the machine's resolver is never touched;
-//   - smtpd listens on 127.0.1.25:25 only; clients dial from 127.0.1.x
-//     addresses that the zone lists, names or leaves without a PTR.
+//   - smtpd listens on 127.0.1.25:25, the same smtpd with
+//     smtpd_delay_reject = no on 127.0.1.26:25, postscreen in front of smtpd
+//     on 127.0.1.27:25, and nowhere else; clients dial from 127.0.1.x
+//     addresses that the zone lists, names or leaves without a PTR;
+//   - a file lock serialises test processes (the addresses are fixed), and
+//     t.Cleanup stops the master daemon even when the test fails (its
+//     directory is then kept, with the log, for inspection).
 //
 // Postfix needs root. Without it, or without Postfix, the test skips with a
 // loud "POSTFIX NOT AVAILABLE" message — except under CI=true, where it
@@ -56,17 +61,28 @@ const (
 	postfixListen   = "127.0.1.25"      // smtpd's address (port 25)
 	postfixEarly    = "127.0.1.26"      // the same smtpd with smtpd_delay_reject = no
 	postfixScreen   = "127.0.1.27"      // postscreen in front of smtpd
+	postfixRate     = "127.0.1.28"      // smtpd with a connection rate limit of 1/min
+	postfixBadTLS   = "127.0.1.29"      // smtpd whose certificate files are missing
 	postfixDNS      = "127.0.1.53:53"   // dnstest, as named in the instance's resolv.conf
 	postfixHostname = "mx.postfix.test" // myhostname: banner, EHLO, certificate
 	postfixDomain   = "postfix.test"    // mydestination, with the recipient map
 	postfixDNSBL    = "bl.dnsbl.test"   // reject_rbl_client zone
 	// postfixLock serialises test processes that want the fixed addresses
 	// (two engineers running ./probe/... at once, or go test -count=N).
-	postfixLock = "/run/lock/mxray-postfix-peer.lock"
+	postfixLock = "mxray-postfix-peer.lock"
 	// postfixLast names the directory of the instance last started, so that
 	// an instance orphaned by a killed test run can be stopped.
-	postfixLast = "/run/lock/mxray-postfix-peer.dir"
+	postfixLast = "mxray-postfix-peer.dir"
 )
+
+// lockPath places the lock and state files in /run/lock (machine-wide,
+// cleared at boot), or the temporary directory where there is none.
+func lockPath(name string) string {
+	if fi, err := os.Stat("/run/lock"); err == nil && fi.IsDir() {
+		return filepath.Join("/run/lock", name)
+	}
+	return filepath.Join(os.TempDir(), name)
+}
 
 // postfixPeer is a running private Postfix instance.
 type postfixPeer struct {
@@ -74,6 +90,8 @@ type postfixPeer struct {
 	Addr    string // "127.0.1.25:25"
 	Early   string // "127.0.1.26:25": smtpd_delay_reject = no
 	Screen  string // "127.0.1.27:25": postscreen, then smtpd
+	Rate    string // "127.0.1.28:25": one connection per client per minute
+	BadTLS  string // "127.0.1.29:25": STARTTLS offered, certificate missing
 	Version string // mail_version, e.g. "3.7.11"
 	DNS     *dnstest.Server
 	Roots   *x509.CertPool // verifies the instance's certificate for postfixHostname
@@ -117,6 +135,8 @@ func startPostfix(t *testing.T, zone string, recipients []string) *postfixPeer {
 		Addr:    net.JoinHostPort(postfixListen, "25"),
 		Early:   net.JoinHostPort(postfixEarly, "25"),
 		Screen:  net.JoinHostPort(postfixScreen, "25"),
+		Rate:    net.JoinHostPort(postfixRate, "25"),
+		BadTLS:  net.JoinHostPort(postfixBadTLS, "25"),
 		Version: strings.TrimSpace(string(out)),
 	}
 	pf.repo, err = filepath.Abs("..")
@@ -137,7 +157,7 @@ func startPostfix(t *testing.T, zone string, recipients []string) *postfixPeer {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(postfixLast, []byte(dir), 0o644); err != nil {
+	if err := os.WriteFile(lockPath(postfixLast), []byte(dir), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
@@ -146,14 +166,14 @@ func startPostfix(t *testing.T, zone string, recipients []string) *postfixPeer {
 			t.Logf("Postfix instance kept for inspection: %s (log: %s)", dir, filepath.Join(dir, "maillog"))
 			return
 		}
-		_ = os.Remove(postfixLast)
+		_ = os.Remove(lockPath(postfixLast))
 		_ = os.RemoveAll(dir)
 	})
 
 	pf.DNS = dnstest.StartAt(t, postfixDNS, zone)
 	pf.writeConfig(t, recipients)
 
-	cmd := exec.Command(filepath.Join(pf.repo, "scripts/postfix/instance.sh"), "start", dir)
+	cmd := exec.Command("bash", filepath.Join(pf.repo, "scripts/postfix/instance.sh"), "start", dir)
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	t0 := time.Now()
@@ -161,7 +181,7 @@ func startPostfix(t *testing.T, zone string, recipients []string) *postfixPeer {
 	if err := runWithin(cmd, 30*time.Second); err != nil {
 		t.Fatalf("starting Postfix: %v\n%s\nPostfix log:\n%s", err, buf.String(), pf.Log())
 	}
-	for _, addr := range []string{pf.Addr, pf.Early} {
+	for _, addr := range []string{pf.Addr, pf.Early, pf.Rate, pf.BadTLS} {
 		if err := waitGreeting(addr, 20*time.Second); err != nil {
 			t.Fatalf("Postfix did not greet on %s: %v\nPostfix log:\n%s", addr, err, pf.Log())
 		}
@@ -172,9 +192,10 @@ func startPostfix(t *testing.T, zone string, recipients []string) *postfixPeer {
 // lockPostfix holds an exclusive lock on postfixLock until the test ends.
 func lockPostfix(t *testing.T) {
 	t.Helper()
-	f, err := os.OpenFile(postfixLock, os.O_CREATE|os.O_RDWR, 0o644)
+	path := lockPath(postfixLock)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		t.Fatalf("lock %s: %v", postfixLock, err)
+		t.Fatalf("lock %s: %v", path, err)
 	}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
@@ -184,7 +205,7 @@ func lockPostfix(t *testing.T) {
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) || time.Now().After(deadline) {
 			f.Close()
-			t.Fatalf("lock %s (another test run holds the Postfix peer): %v", postfixLock, err)
+			t.Fatalf("lock %s (another test run holds the Postfix peer): %v", path, err)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -198,7 +219,7 @@ func lockPostfix(t *testing.T) {
 // would hold 127.0.1.25:25). Only this harness's own directories qualify.
 func stopOrphan(t *testing.T) {
 	t.Helper()
-	b, err := os.ReadFile(postfixLast)
+	b, err := os.ReadFile(lockPath(postfixLast))
 	if err != nil {
 		return
 	}
@@ -236,7 +257,7 @@ func runWithin(cmd *exec.Cmd, d time.Duration) error {
 }
 
 type postfixTemplate struct {
-	Dir, Listen, ListenEarly, ListenScreen, Hostname, Domain, Mynetworks, DNSBLZone string
+	Dir, Listen, ListenEarly, ListenScreen, ListenRate, ListenBrokenTLS, Hostname, Domain, Mynetworks, DNSBLZone string
 }
 
 // writeConfig renders scripts/postfix/*.in into Dir/etc and writes the
@@ -248,7 +269,8 @@ func (pf *postfixPeer) writeConfig(t *testing.T, recipients []string) {
 		t.Fatal(err)
 	}
 	data := postfixTemplate{
-		Dir: pf.Dir, Listen: postfixListen, ListenEarly: postfixEarly, ListenScreen: postfixScreen, Hostname: postfixHostname, Domain: postfixDomain,
+		Dir: pf.Dir, Listen: postfixListen, ListenEarly: postfixEarly, ListenScreen: postfixScreen,
+		ListenRate: postfixRate, ListenBrokenTLS: postfixBadTLS, Hostname: postfixHostname, Domain: postfixDomain,
 		// TEST-NET-1 (RFC 5737): no probe address is in mynetworks, so
 		// nothing may relay.
 		Mynetworks: "192.0.2.1/32",
@@ -303,7 +325,7 @@ func issueCert(t *testing.T, host string) (certPEM, keyPEM []byte, roots *x509.C
 	now := time.Now()
 	caTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mxray test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(365 * 24 * time.Hour),
 		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
@@ -317,7 +339,8 @@ func issueCert(t *testing.T, host string) (certPEM, keyPEM []byte, roots *x509.C
 	}
 	leafTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		// 90 days, like an ACME certificate: not "expiring" for the probe.
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(90 * 24 * time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, leafTmpl, ca, &key.PublicKey, caKey)
@@ -498,13 +521,14 @@ func parseDisconnect(line string) (smtpdSession, bool) {
 	return s, true
 }
 
-// Sessions returns the logged sessions of clients in ips, in log order.
-func (pf *postfixPeer) Sessions(ips map[string]bool) []smtpdSession {
+// Sessions returns the logged smtpd sessions of the clients that match, in
+// log order.
+func (pf *postfixPeer) Sessions(match func(ip string) bool) []smtpdSession {
 	var out []smtpdSession
 	sc := bufio.NewScanner(strings.NewReader(pf.Log()))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
-		if s, ok := parseDisconnect(sc.Text()); ok && ips[s.IP] {
+		if s, ok := parseDisconnect(sc.Text()); ok && match(s.IP) {
 			out = append(out, s)
 		}
 	}

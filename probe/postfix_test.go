@@ -19,9 +19,25 @@ package probe_test
 // "blocked using ..." or "Helo command rejected", and where the probe must
 // see and classify it.
 //
+// A second smtpd (127.0.1.26) runs with smtpd_delay_reject = no, as MXs that
+// reject early do: the DNSBL and PTR verdicts come as the greeting (a 554 is
+// the RFC 5321 §3.1 refusal; Postfix also greets a client without a name
+// with a 450), the HELO verdicts as the EHLO reply. A postscreen listener
+// (127.0.1.27) adds the multi-line "220-" greeting of its greeting test and
+// its own DNSBL wording.
+//
+// What the replies mean: 5.1.1 bad destination mailbox (RFC 3463 §3.2),
+// 5.7.1 delivery not authorized (§3.8), 5.5.2 syntax error (§3.6), 4.7.25
+// reverse DNS validation failed (RFC 7372 §3.3); DNSBL A records 127.0.0.x
+// and the TXT reason per RFC 5782 §2.1, 127.0.0.2 its test point (§5).
+// Each reply is asserted as recorded by the probe (stage, code, enhanced
+// code, text), as classified by report.Explain (reason class and cause), and
+// through the session's status and findings.
+//
 // The safety invariant closes the test: across every scenario Postfix
 // received no DATA, no BDAT and no message — its queue is empty and its own
-// per-session command counters list no data/bdat.
+// per-session command counters list no data/bdat — and a control message
+// sent on purpose proves that the check sees one.
 
 import (
 	"context"
@@ -76,7 +92,9 @@ type wantReply struct {
 	code     int
 	enhanced string
 	text     *regexp.Regexp // matched against Reply.Text()
-	reason   string         // report.Explain's reason class; "" = not asserted
+	// class is report.Explain's verdict, "reason/cause" (the bounce
+	// taxonomy's reason class and the catalog's cause id); "" = not asserted.
+	class string
 }
 
 func (w wantReply) check(t *testing.T, what string, r *probe.Reply) {
@@ -105,24 +123,27 @@ func (w wantReply) check(t *testing.T, what string, r *probe.Reply) {
 		t.Errorf("%s: the probe's explanation %s/%s differs from report.Explain's %s/%s",
 			what, r.Explain.Reason, r.Explain.Cause, ex.Reason, ex.Cause)
 	}
-	if !catalogReady() {
-		return // logged once by TestPostfixDryRun
+	if w.class == "" {
+		return
 	}
-	if w.reason != "" && ex.Reason != w.reason {
-		t.Errorf("%s: %d %s %q explained as reason %q (cause %q), want %q",
-			what, r.Code, r.Enhanced, r.Text(), ex.Reason, ex.Cause, w.reason)
+	if got := ex.Reason + "/" + ex.Cause; got != w.class {
+		t.Errorf("%s: %d %s %q explained as %s (%s), want %s", what, r.Code, r.Enhanced, r.Text(), got, ex.Summary, w.class)
 	}
 	if ex.Permanent != (w.code >= 500) {
 		t.Errorf("%s: explanation Permanent = %v for a %d reply", what, ex.Permanent, w.code)
 	}
-}
-
-// catalogReady reports whether report.Explain knows the most common reply
-// there is; while the reply catalog (report/catalog) is being built it does
-// not, and classification is logged, not asserted.
-func catalogReady() bool {
-	ex := report.Explain(report.StageRCPT, 550, "5.1.1", "5.1.1 <nobody@example.com>: Recipient address rejected: User unknown in local recipient table")
-	return ex.Reason == "userunknown" && ex.Permanent
+	// Who must act: the sender for a wrong address, the sending side's
+	// postmaster for the client's IP, name or relay rights.
+	wantAction := report.ActionSenderAdmin
+	switch ex.Reason {
+	case "delivered":
+		wantAction = report.ActionNobody
+	case "userunknown":
+		wantAction = report.ActionSender
+	}
+	if ex.ActionBy != wantAction {
+		t.Errorf("%s: explanation says %s must act, want %s", what, ex.ActionBy, wantAction)
+	}
 }
 
 // postfixScenario is one dry run from one client address.
@@ -149,22 +170,34 @@ type postfixScenario struct {
 	// ehlo: nil is the 250 EHLO reply, followed by STARTTLS and MAIL FROM.
 	// Any other EHLO reply ends the session there.
 	ehlo *wantReply
+	// starttls: nil is "220 2.0.0 Ready to start TLS" and a verified
+	// handshake; otherwise the refusal, after which the session goes on in
+	// plaintext.
+	starttls *wantReply
 	// want maps each RCPT kind the probe tried to the reply it must have
 	// recorded; every RCPT of the session must be listed.
 	want map[probe.RcptKind]wantReply
 	// noQuit: the session ends without QUIT (the probe closes after a 4xx
 	// greeting).
 	noQuit bool
+	// findings the session must produce (id → severity); others may come
+	// too, except those in neverFindings.
+	findings map[string]report.Severity
 }
 
-func reply(stage report.Stage, code int, enhanced, textRE, reason string) *wantReply {
-	return &wantReply{stage, code, enhanced, regexp.MustCompile(textRE), reason}
+// neverFindings must not be reported against this Postfix: it relays
+// nothing, rejects unknown users and speaks SMTP correctly, whatever else
+// it refuses.
+var neverFindings = []string{"smtp.open-relay", "smtp.catch-all", "smtp.protocol-error", "smtp.tls-handshake-failed"}
+
+func reply(stage report.Stage, code int, enhanced, textRE, class string) *wantReply {
+	return &wantReply{stage, code, enhanced, regexp.MustCompile(textRE), class}
 }
 
 var (
-	ok250Rcpt   = *reply(report.StageRCPT, 250, "2.1.5", `^Ok$`, "")
+	ok250Rcpt   = *reply(report.StageRCPT, 250, "2.1.5", `^Ok$`, "delivered/ok")
 	userUnknown = *reply(report.StageRCPT, 550, "5.1.1",
-		`^<[^>]+@postfix\.test>: Recipient address rejected: User unknown in local recipient table$`, "userunknown")
+		`^<[^>]+@postfix\.test>: Recipient address rejected: User unknown in local recipient table$`, "userunknown/recipient.unknown")
 	listedText = `^Service unavailable; Client host \[127\.0\.1\.11\] blocked using bl\.dnsbl\.test; ` +
 		`Listed by the mxray test list, see http://dnsbl\.test/q\?ip=127\.0\.1\.11$`
 	// postscreen's own wording: lower-case "client", no TXT reason.
@@ -183,11 +216,13 @@ func postfixScenarios() []postfixScenario {
 	return []postfixScenario{
 		postmasterOnly(postfixScenario{
 			name: "accepted postmaster", client: "127.0.1.10", helo: "good.client.test",
-			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
+			findings: map[string]report.Severity{"smtp.postmaster-accepted": report.OK, "smtp.certificate-ok": report.OK},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
 		}),
 		{
 			name: "known user accepted, unknown user 550 5.1.1", client: "127.0.1.10", helo: "good.client.test", domain: postfixDomain,
 			rcpts: []string{"alice@postfix.test"}, noRelay: true, wantStatus: probe.StatusOK,
+			findings: map[string]report.Severity{"smtp.postmaster-accepted": report.OK, "smtp.rcpt": report.OK, "smtp.unknown-recipient-rejected": report.OK},
 			want: map[probe.RcptKind]wantReply{
 				probe.RcptPostmaster: ok250Rcpt,
 				probe.RcptUser:       ok250Rcpt,
@@ -197,67 +232,102 @@ func postfixScenarios() []postfixScenario {
 		{
 			name: "explicit unknown user 550 5.1.1", client: "127.0.1.10", helo: "good.client.test",
 			rcpts: []string{"nobody@postfix.test"}, noRelay: true, wantStatus: probe.StatusOK,
-			want: map[probe.RcptKind]wantReply{probe.RcptUser: userUnknown},
+			findings: map[string]report.Severity{"smtp.rcpt": report.Failure},
+			want:     map[probe.RcptKind]wantReply{probe.RcptUser: userUnknown},
 		},
 		{
 			name: "relay attempt 554 5.7.1 Relay access denied", client: "127.0.1.10", helo: "good.client.test", domain: postfixDomain,
+			findings:   map[string]report.Severity{"smtp.postmaster-accepted": report.OK, "smtp.relay-denied": report.OK},
 			noCatchAll: true, wantStatus: probe.StatusOK,
 			want: map[probe.RcptKind]wantReply{
 				probe.RcptPostmaster: ok250Rcpt,
 				probe.RcptRelay: *reply(report.StageRCPT, 554, "5.7.1",
-					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying"),
+					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying/relay.denied"),
 			},
 		},
 		postmasterOnly(postfixScenario{
 			name: "listed client 554 5.7.1 at RCPT", client: "127.0.1.11", helo: "listed.client.test",
-			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked")},
+			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed")},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "client without PTR 450 4.7.25 at RCPT", client: "127.0.1.12", helo: "nameless.client.test",
-			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr")},
+			findings: map[string]report.Severity{"smtp.postmaster-deferred": report.Unknown},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr/rdns.missing")},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "client whose PTR name does not resolve back 450 4.7.25 at RCPT", client: "127.0.1.13", helo: "forged.client.test",
-			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr")},
+			findings: map[string]report.Severity{"smtp.postmaster-deferred": report.Unknown},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr/rdns.missing")},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "non-FQDN HELO 504 5.5.2 at RCPT", client: "127.0.1.10", helo: "localhost",
+			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
 			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 504, "5.5.2",
-				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, "")},
+				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, "blocked/helo.not-fqdn")},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "invalid HELO 501 5.5.2 at RCPT", client: "127.0.1.10", helo: "-bad-.client.test",
+			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
 			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 501, "5.5.2",
-				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, "")},
+				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, "blocked/helo.invalid")},
 		}),
 
 		// smtpd_delay_reject = no: the same restrictions, applied early.
 		postmasterOnly(postfixScenario{
 			name: "early: accepted postmaster", via: "early", client: "127.0.1.10", helo: "good.client.test",
-			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
+			findings: map[string]report.Severity{"smtp.postmaster-accepted": report.OK},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: listed client 554 5.7.1 greeting", via: "early", client: "127.0.1.11", helo: "listed.client.test",
+			findings:   map[string]report.Severity{"smtp.rejected-at-greeting": report.Failure},
 			wantStatus: probe.StatusRejectedAtGreeting,
-			greeting:   reply(report.StageConnect, 554, "5.7.1", listedText, "blocked"),
+			greeting:   reply(report.StageConnect, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: client without PTR 450 4.7.25 greeting", via: "early", client: "127.0.1.12", helo: "nameless.client.test",
+			findings:   map[string]report.Severity{"smtp.rejected-at-greeting": report.Unknown},
 			wantStatus: probe.StatusRejectedAtGreeting,
-			greeting:   reply(report.StageConnect, 450, "4.7.25", noPTRText, "requireptr"),
+			greeting:   reply(report.StageConnect, 450, "4.7.25", noPTRText, "requireptr/rdns.missing"),
 			noQuit:     true,
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: non-FQDN HELO 504 5.5.2 at EHLO", via: "early", client: "127.0.1.10", helo: "localhost",
+			findings:   map[string]report.Severity{"smtp.helo-rejected": report.Failure},
 			wantStatus: probe.StatusRejectedAtHELO,
 			ehlo: reply(report.StageEHLO, 504, "5.5.2",
-				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, ""),
+				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, "blocked/helo.not-fqdn"),
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: invalid HELO 501 5.5.2 at EHLO", via: "early", client: "127.0.1.10", helo: "-bad-.client.test",
+			findings:   map[string]report.Severity{"smtp.helo-rejected": report.Failure},
 			wantStatus: probe.StatusRejectedAtHELO,
 			ehlo: reply(report.StageEHLO, 501, "5.5.2",
-				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, ""),
+				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, "blocked/helo.invalid"),
+		}),
+
+		// A connection rate limit of one per minute per client.
+		postmasterOnly(postfixScenario{
+			name: "rate limit: first connection accepted", via: "rate", client: "127.0.1.10", helo: "good.client.test",
+			findings: map[string]report.Severity{"smtp.postmaster-accepted": report.OK},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
+		}),
+		postmasterOnly(postfixScenario{
+			name: "rate limit: second connection 421 4.7.0 too many connections", via: "rate", client: "127.0.1.10", helo: "good.client.test",
+			findings:   map[string]report.Severity{"smtp.rate-limited": report.Unknown},
+			wantStatus: probe.StatusRateLimited,
+			greeting: reply(report.StageConnect, 421, "4.7.0",
+				`^mx\.postfix\.test Error: too many connections from 127\.0\.1\.10$`, "toomanyconn/connections.too-many"),
+			noQuit: true,
+		}),
+
+		// STARTTLS offered, but the certificate files are missing.
+		postmasterOnly(postfixScenario{
+			name: "broken TLS: 454 4.7.0 TLS not available, session goes on in plaintext", via: "badtls", client: "127.0.1.10", helo: "good.client.test",
+			findings: map[string]report.Severity{"smtp.starttls-refused": report.Warning, "smtp.postmaster-accepted": report.OK},
+			starttls: reply(report.StageSTARTTLS, 454, "4.7.0", `^TLS not available due to local problem$`, ""),
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
 		}),
 
 		// postscreen in front: one session per client address (postscreen
@@ -265,19 +335,21 @@ func postfixScenarios() []postfixScenario {
 		{
 			name: "postscreen: listed client 550 5.7.1 at every RCPT", via: "screen", screened: true,
 			client: "127.0.1.11", helo: "listed.client.test", domain: postfixDomain, noCatchAll: true, wantStatus: probe.StatusOK,
+			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
 			want: map[probe.RcptKind]wantReply{
-				probe.RcptPostmaster: *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked"),
-				probe.RcptRelay:      *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked"),
+				probe.RcptPostmaster: *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked/dnsbl.listed"),
+				probe.RcptRelay:      *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked/dnsbl.listed"),
 			},
 		},
 		{
 			name: "postscreen: new client passes to smtpd", via: "screen",
 			client: "127.0.1.10", helo: "good.client.test", domain: postfixDomain, wantStatus: probe.StatusOK,
+			findings: map[string]report.Severity{"smtp.postmaster-accepted": report.OK, "smtp.unknown-recipient-rejected": report.OK, "smtp.relay-denied": report.OK},
 			want: map[probe.RcptKind]wantReply{
 				probe.RcptPostmaster: ok250Rcpt,
 				probe.RcptRandom:     userUnknown,
 				probe.RcptRelay: *reply(report.StageRCPT, 554, "5.7.1",
-					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying"),
+					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying/relay.denied"),
 			},
 		},
 	}
@@ -286,9 +358,6 @@ func postfixScenarios() []postfixScenario {
 func TestPostfixDryRun(t *testing.T) {
 	pf := startPostfix(t, postfixZone, []string{"postmaster@" + postfixDomain, "alice@" + postfixDomain})
 	t.Logf("Postfix %s in %s, DNS on %s", pf.Version, pf.Dir, pf.DNS.Addr)
-	if !catalogReady() {
-		t.Log("REPLY CATALOG NOT READY: report.Explain cannot classify a plain 550 5.1.1 \"User unknown\"; reason classes are not asserted")
-	}
 
 	var runs []postfixRun
 	for _, sc := range postfixScenarios() {
@@ -302,6 +371,24 @@ func TestPostfixDryRun(t *testing.T) {
 		})
 	}
 
+	// Postfix resolved through dnstest (and nothing else): its DNSBL and
+	// PTR lookups, and the forward check of each PTR name, reached it.
+	t.Run("Postfix resolved through the test DNS", func(t *testing.T) {
+		seen := map[string]bool{}
+		for _, q := range pf.DNS.Log() {
+			seen[q] = true
+		}
+		for _, q := range []string{
+			"11.1.0.127.bl.dnsbl.test. A", "11.1.0.127.bl.dnsbl.test. TXT", "10.1.0.127.bl.dnsbl.test. A",
+			"10.1.0.127.in-addr.arpa. PTR", "12.1.0.127.in-addr.arpa. PTR", "13.1.0.127.in-addr.arpa. PTR",
+			"good.client.test. A", "forged.client.test. A",
+		} {
+			if !seen[q] {
+				t.Errorf("dnstest never saw the query %q; it saw %v", q, pf.DNS.Log())
+			}
+		}
+	})
+
 	// The safety invariant, over every session above.
 	t.Run("no DATA, BDAT or message reached Postfix", func(t *testing.T) {
 		checkNothingDelivered(t, pf, runs, 5*time.Second, t.Errorf)
@@ -314,12 +401,12 @@ func TestPostfixDryRun(t *testing.T) {
 			problems = append(problems, fmt.Sprintf(format, args...))
 		})
 		all := strings.Join(problems, "\n")
-		for _, want := range []string{"Postfix's queue holds 1 files", `the Postfix log has "queued as"`, "smtpd logged"} {
+		for _, want := range []string{"Postfix's queue holds", `the Postfix log has "message-id="`, "Postfix counted data=1"} {
 			if !strings.Contains(all, want) {
 				t.Errorf("the invariant check missed the control message (%q not reported); it reported:\n%s", want, all)
 			}
 		}
-		ss := pf.Sessions(map[string]bool{postfixControl: true})
+		ss := pf.Sessions(func(ip string) bool { return ip == postfixControl })
 		if len(ss) != 1 || ss[0].Sent["data"] != 1 || ss[0].OK["data"] != 1 {
 			t.Errorf("Postfix's account of the control session: %+v, want one session with data=1", ss)
 		}
@@ -360,6 +447,10 @@ func dryRunFrom(t *testing.T, pf *postfixPeer, sc postfixScenario) *probe.Sessio
 		target.Addr = pf.Early
 	case "screen":
 		target.Addr = pf.Screen
+	case "rate":
+		target.Addr = pf.Rate
+	case "badtls":
+		target.Addr = pf.BadTLS
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -380,6 +471,7 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 	if host, _, _ := net.SplitHostPort(s.LocalAddr); host != sc.client {
 		t.Errorf("session ran from %q, want client address %s", s.LocalAddr, sc.client)
 	}
+	checkFindings(t, sc, s)
 	defer func() {
 		// The transcript never names DATA or BDAT as a command.
 		for _, st := range s.Steps {
@@ -453,14 +545,21 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 	if size, ok := s.Extensions.Size(); !ok || size != 10240000 {
 		t.Errorf("SIZE = %d, %v; want Postfix's default message_size_limit 10240000", size, ok)
 	}
-	reply(report.StageSTARTTLS, 220, "2.0.0", `^Ready to start TLS$`, "").check(t, "STARTTLS", s.STARTTLS)
-	if s.TLS == nil || s.TLS.Handshake != "ok" || !s.TLS.Verified {
-		t.Errorf("TLS after STARTTLS: %+v, want a verified handshake", s.TLS)
-	} else if !strings.HasPrefix(s.TLS.Version, "TLS") {
-		t.Errorf("TLS version %q", s.TLS.Version)
-	}
-	if !s.ExtensionsTLS.Has("ENHANCEDSTATUSCODES") || s.ExtensionsTLS.Has("STARTTLS") {
-		t.Errorf("extensions after TLS %v: want the list without STARTTLS", s.ExtensionsTLS.Keywords())
+	if sc.starttls != nil {
+		sc.starttls.check(t, "STARTTLS", s.STARTTLS)
+		if s.TLS != nil || len(s.ExtensionsTLS) != 0 {
+			t.Errorf("TLS recorded after a refused STARTTLS: %+v, %v", s.TLS, s.ExtensionsTLS)
+		}
+	} else {
+		reply(report.StageSTARTTLS, 220, "2.0.0", `^Ready to start TLS$`, "").check(t, "STARTTLS", s.STARTTLS)
+		if s.TLS == nil || s.TLS.Handshake != "ok" || !s.TLS.Verified {
+			t.Errorf("TLS after STARTTLS: %+v, want a verified handshake", s.TLS)
+		} else if !strings.HasPrefix(s.TLS.Version, "TLS") {
+			t.Errorf("TLS version %q", s.TLS.Version)
+		}
+		if !s.ExtensionsTLS.Has("ENHANCEDSTATUSCODES") || s.ExtensionsTLS.Has("STARTTLS") {
+			t.Errorf("extensions after TLS %v: want the list without STARTTLS", s.ExtensionsTLS.Keywords())
+		}
 	}
 	if len(s.MailFrom) != 1 || s.MailFrom[0].From != "" {
 		t.Fatalf("MAIL FROM attempts %+v, want one with the null reverse-path", s.MailFrom)
@@ -489,6 +588,27 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 		}
 	}
 	quit()
+}
+
+// checkFindings asserts the report findings the session yields.
+func checkFindings(t *testing.T, sc postfixScenario, s *probe.Session) {
+	t.Helper()
+	got := map[string]report.Severity{}
+	var list []string
+	for _, f := range s.Findings(probe.FindingOptions{}) {
+		got[f.ID] = f.Severity
+		list = append(list, fmt.Sprintf("%s %s: %s", f.Severity, f.ID, f.Summary))
+	}
+	for id, sev := range sc.findings {
+		if g, ok := got[id]; !ok || g != sev {
+			t.Errorf("finding %s: got %q, want %q; findings:\n%s", id, g, sev, strings.Join(list, "\n"))
+		}
+	}
+	for _, id := range neverFindings {
+		if _, ok := got[id]; ok {
+			t.Errorf("finding %s reported against Postfix; findings:\n%s", id, strings.Join(list, "\n"))
+		}
+	}
 }
 
 // checkNothingDelivered is the safety invariant: Postfix's queue is empty
@@ -528,10 +648,8 @@ func checkNothingDelivered(t *testing.T, pf *postfixPeer, runs []postfixRun, dra
 	// (directly or handed over by postscreen) has a disconnect line with
 	// smtpd's count of each command the client sent. The sessions ran one
 	// after the other, so the order matches.
-	clients := map[string]bool{}
 	var viaSMTPD []postfixRun
 	for _, r := range runs {
-		clients[r.sc.client] = true
 		if !r.sc.screened {
 			viaSMTPD = append(viaSMTPD, r)
 		}
@@ -539,22 +657,24 @@ func checkNothingDelivered(t *testing.T, pf *postfixPeer, runs []postfixRun, dra
 	var logged []smtpdSession
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		// postlogd writes asynchronously, and smtpd logs after its 221.
-		logged = pf.Sessions(clients)
+		logged = pf.Sessions(postfixClient)
 		if len(logged) >= len(viaSMTPD) || time.Now().After(deadline) {
 			break
 		}
 	}
+	for _, l := range logged {
+		for _, verb := range []string{"data", "bdat"} {
+			if n, ok := l.Sent[verb]; ok {
+				errorf("Postfix counted %s=%d: %s", verb, n, l.Raw)
+			}
+		}
+	}
 	if len(logged) != len(viaSMTPD) {
-		errorf("Postfix's smtpd logged %d sessions from the scenario clients, the probe ran %d through smtpd", len(logged), len(viaSMTPD))
+		errorf("Postfix's smtpd logged %d sessions from 127.0.1.0/24, the probe ran %d through smtpd", len(logged), len(viaSMTPD))
 		return
 	}
 	for i, l := range logged {
 		r := viaSMTPD[i]
-		for _, verb := range []string{"data", "bdat"} {
-			if n, ok := l.Sent[verb]; ok {
-				errorf("%s: Postfix counted %s=%d: %s", r.sc.name, verb, n, l.Raw)
-			}
-		}
 		if host, _, _ := net.SplitHostPort(r.s.LocalAddr); host != l.IP {
 			errorf("%s: Postfix logged client %s, the probe dialed from %s", r.sc.name, l.IP, r.s.LocalAddr)
 		}
@@ -669,6 +789,10 @@ func TestParseDisconnect(t *testing.T) {
 // postfixControl is the client address of the control session, the one
 // session in these tests that sends a message (not through the probe).
 const postfixControl = "127.0.1.20"
+
+// postfixClient selects the sessions of every test client (127.0.1.0/24),
+// not the harness's readiness checks from 127.0.0.1.
+func postfixClient(ip string) bool { return strings.HasPrefix(ip, "127.0.1.") }
 
 // sendControlMessage submits one message to the instance with a bare
 // net/textproto client: proof that the invariant check is able to fail.

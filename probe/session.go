@@ -21,12 +21,13 @@ const (
 	StatusRejectedAtGreeting Status = "rejected-at-greeting" // 554 (or other non-220) greeting
 	StatusRejectedAtHELO     Status = "rejected-at-helo"     // EHLO and HELO refused
 	StatusTLSHandshakeFailed Status = "tls-handshake-failed"
-	StatusProtocolError      Status = "protocol-error"  // malformed reply, limits exceeded, closed mid-session
-	StatusRateLimited        Status = "rate-limited"    // 421 "too many connections" and the like
-	StatusTarpitting         Status = "tarpitting"      // a reply did not come within the command deadline
-	StatusGreylisted         Status = "greylisted"      // 450/451 4.7.1 at RCPT TO
-	StatusCanceled           Status = "canceled"        // the caller's context ended
-	StatusSessionTimeout     Status = "session-timeout" // the whole-session deadline ran out
+	StatusProtocolError      Status = "protocol-error"   // malformed reply, limits exceeded, closed mid-session
+	StatusRateLimited        Status = "rate-limited"     // 421 "too many connections" and the like
+	StatusTarpitting         Status = "tarpitting"       // a reply did not come within the command deadline
+	StatusClosedByServer     Status = "closed-by-server" // a 421 mid-session that is not about rate limits
+	StatusGreylisted         Status = "greylisted"       // 450/451 4.7.1 at RCPT TO
+	StatusCanceled           Status = "canceled"         // the caller's context ended
+	StatusSessionTimeout     Status = "session-timeout"  // the whole-session deadline ran out
 )
 
 // Reached reports whether an SMTP conversation took place (a greeting was
@@ -124,11 +125,25 @@ type Session struct {
 	// ExtensionsTLS are the extensions offered after TLS.
 	ExtensionsTLS Extensions `json:"extensions_tls,omitempty"`
 
+	// Auth is the AUTH attempt, only when credentials were given.
+	Auth     *AuthResult  `json:"auth,omitempty"`
 	MailFrom []MailResult `json:"mail_from,omitempty"`
 	Rcpts    []RcptResult `json:"rcpts,omitempty"`
 	Quit     *Reply       `json:"quit,omitempty"`
-	Steps    []Step       `json:"transcript"`
-	Timings  Timings      `json:"timings"`
+	// PlainRetry is the plaintext session run after a failed STARTTLS
+	// handshake, as opportunistic senders do.
+	PlainRetry *Session `json:"plain_retry,omitempty"`
+	Steps      []Step   `json:"transcript"`
+	Timings    Timings  `json:"timings"`
+}
+
+// AuthResult is an AUTH attempt (RFC 4954) with caller-given credentials.
+type AuthResult struct {
+	Mechanism string `json:"mechanism"`
+	Username  string `json:"username"`
+	Reply     *Reply `json:"reply,omitempty"`
+	// Skipped says why AUTH was not attempted.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // MailResult is one MAIL FROM and its reply.
@@ -244,6 +259,12 @@ func (d *Detail) DetailLines() []string {
 			out = append(out, "  transcript:")
 			for _, l := range s.Transcript() {
 				out = append(out, "    "+l)
+			}
+			if s.PlainRetry != nil {
+				out = append(out, "  transcript of the plaintext retry ("+string(s.PlainRetry.Status)+"):")
+				for _, l := range s.PlainRetry.Transcript() {
+					out = append(out, "    "+l)
+				}
 			}
 		}
 		if d.ShowReplies {

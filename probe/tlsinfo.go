@@ -170,7 +170,7 @@ func selfSigned(c *x509.Certificate) bool {
 	return c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
-// handshakeTLS runs a TLS client handshake over conn-like client c and
+// handshakeInfo runs a TLS client handshake on the client's connection and
 // returns what it saw.
 func (c *Client) handshakeInfo(ctx context.Context, opt TLSOptions, serverName string, now time.Time) (*TLSInfo, error) {
 	tc, err := c.handshake(ctx, tlsConfig(opt, serverName))

@@ -30,6 +30,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"mime"
 	"regexp"
 	"strings"
 )
@@ -66,6 +67,8 @@ type Explained struct {
 type ExplainOptions struct {
 	Stage  Stage      // overrides the stage found in the text ("" or unknown: keep)
 	Limits MIMELimits // zero: DefaultMIMELimits
+
+	embedded bool // explaining a message quoted inside another: do not descend again
 }
 
 // ExplainInput explains what a user pasted: a whole message (bounce, DSN,
@@ -119,10 +122,27 @@ func bncSplitMbox(raw []byte) [][]byte {
 			break
 		}
 		cut := i + j + 2
+		i = cut
+		// A "From " line inside an unfinished multipart is part of that
+		// message (a forwarded bounce), not the start of the next one.
+		if mimeOpenMultipart(raw[start:cut]) {
+			continue
+		}
 		out = append(out, raw[start:cut])
-		start, i = cut, cut
+		start = cut
 	}
 	return append(out, raw[start:])
+}
+
+// mimeOpenMultipart: msg is multipart and its close delimiter has not come.
+func mimeOpenMultipart(msg []byte) bool {
+	p := &mimeParser{lim: DefaultMIMELimits}
+	h, _ := p.readHeader(mimeSkipMbox(msg))
+	_, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil || params["boundary"] == "" {
+		return false
+	}
+	return !bytes.Contains(msg, []byte("--"+params["boundary"]+"--"))
 }
 
 // bncLooksLikeMessage: a header block of at least two fields, one of them a
@@ -215,6 +235,19 @@ func ExplainMessage(m *Message, opt ExplainOptions) *Explained {
 	if len(recips) == 0 && bncDSNInTextRE.MatchString(notification) {
 		recips = ParseDSN(notification).Recipients
 	}
+	// A plain-text bounce that quotes a whole DSN message below its prose
+	// (forwarded by a relay): explain the quoted DSN, one level deep.
+	if len(recips) == 0 && !strings.HasPrefix(root.MediaType, "multipart/") && !opt.embedded {
+		if i := bncEmbeddedReportRE.FindIndex(root.Body); i != nil {
+			start := bncHeaderBlockStart(root.Body, i[0])
+			inner := opt
+			inner.embedded = true
+			if in := ExplainMessage(ParseMessage(bytes.TrimLeft(root.Body[start:], "\r\n"), DefaultMIMELimits), inner); in.Kind == "dsn" {
+				in.Subject, in.Sender = ex.Subject, ex.Sender
+				return in
+			}
+		}
+	}
 	lines := strings.Split(notification, "\n")
 	if len(recips) > 0 {
 		ex.Kind = "dsn"
@@ -228,10 +261,43 @@ func ExplainMessage(m *Message, opt ExplainOptions) *Explained {
 		return ex
 	}
 	for _, r := range bncBodyRecipients(root, lines) {
-		ex.Replies = append(ex.Replies, r.explain(opt))
+		er := r.explain(opt)
+		// Some MTAs (mailing list managers, old gateways) put the reason
+		// only in the Subject: try it when the body said nothing known.
+		if er.Reason == "undefined" && ex.Subject != "" {
+			withSubj := Explain(er.Stage, er.Code, er.EnhancedCode, ex.Subject+". "+er.Reply)
+			if !bncFallback(withSubj) && withSubj.Reason != "undefined" {
+				er.Explanation = withSubj
+			}
+		}
+		ex.Replies = append(ex.Replies, er)
 	}
 	return ex
 }
+
+// bncHeaderBlockStart walks back from pos over the header lines (fields,
+// continuations, an mbox "From " line) to where the header block starts.
+func bncHeaderBlockStart(b []byte, pos int) int {
+	start := pos
+	for start > 0 {
+		prev := bytes.LastIndexByte(b[:start-1], '\n') + 1
+		line := bytes.TrimRight(b[prev:start-1], "\r")
+		isField := false
+		if k := bytes.IndexByte(line, ':'); k > 0 && mimeFieldName(line[:k]) {
+			isField = true
+		}
+		if len(line) == 0 || !(isField || line[0] == ' ' || line[0] == '\t' || bytes.HasPrefix(line, []byte("From "))) {
+			break
+		}
+		start = prev
+		if bytes.HasPrefix(line, []byte("From ")) {
+			break
+		}
+	}
+	return start
+}
+
+var bncEmbeddedReportRE = regexp.MustCompile(`(?im)^Content-Type:\s*multipart/report`)
 
 var bncDSNInTextRE = regexp.MustCompile(`(?im)^(?:Final-Recipient|Original-Recipient):\s*\S+;\s*\S+@`)
 
@@ -257,6 +323,13 @@ func explainDSNRecipient(r DSNRecipient, lines []string, others []string, opt Ex
 			found = fromPara
 		}
 	}
+	// Sendmail keeps only the first line of a multi-line reply in
+	// Diagnostic-Code ("550-5.7.1 …"); the transcript has all of it.
+	if found.Code != 0 && pstContinuedRE.MatchString(diag) {
+		if full := bncFindFullReply(lines, diag); len(full.Text) > len(found.Text) && full.Code == found.Code {
+			found = full
+		}
+	}
 	if found.Code == 0 && len(others) == 1 {
 		if whole := FindReply(strings.Join(lines, "\n")); whole.Code != 0 {
 			found = whole
@@ -278,6 +351,33 @@ func explainDSNRecipient(r DSNRecipient, lines []string, others []string, opt Ex
 	return er
 }
 
+var pstContinuedRE = regexp.MustCompile(`^[245][0-9][0-9]-`)
+
+// bncFindFullReply finds the transcript line that starts like the truncated
+// reply and reads the whole reply from there.
+func bncFindFullReply(lines []string, diag string) FoundReply {
+	key := diag
+	if len(key) > 60 {
+		key = key[:60]
+	}
+	for pass := 0; pass < 2; pass++ {
+		for i, l := range lines {
+			// First the transcript's "<<<" lines, then any line.
+			if (pass == 1 || strings.HasPrefix(strings.TrimSpace(l), "<<<")) && strings.Contains(l, key) {
+				end := i + 1
+				for end < len(lines) && end < i+40 && strings.HasPrefix(strings.TrimSpace(lines[end]), "<<<") {
+					end++
+				}
+				if pass == 1 {
+					end = min(len(lines), i+40)
+				}
+				return FindReply(strings.Join(lines[i:end], "\n"))
+			}
+		}
+	}
+	return FoundReply{}
+}
+
 // dsnStatusOK: the Status is a well-formed enhanced code whose class agrees
 // with the basic code (when there is one).
 func dsnStatusOK(status string, code int) bool {
@@ -291,35 +391,6 @@ func dsnStatusOK(status string, code int) bool {
 func dsnStatusSpecific(status string) bool {
 	return status != "" && !strings.HasSuffix(status, ".0.0")
 }
-
-// bncDeliveryReason sets the reasons that come from the delivery rather
-// than from a reply (RFC 3464 §2.3.3 Action values).
-func bncDeliveryReason(er *ExplainedReply, found FoundReply) {
-	switch er.Action {
-	case "delivered", "relayed", "expanded":
-		if found.Code == 0 || found.Code < 400 {
-			er.Reason, er.Cause, er.ActionBy, er.Permanent = "delivered", "dsn."+er.Action, ActionNobody, false
-			er.Summary = "the message was " + er.Action + " (a success notification, not a bounce)"
-			er.Fix = "nothing to fix"
-			return
-		}
-	}
-	if strings.HasPrefix(er.Status, "2.") && found.Code == 0 {
-		er.Reason, er.Cause, er.ActionBy, er.Permanent = "delivered", "dsn.success", ActionNobody, false
-		er.Summary, er.Fix = "the status is a success ("+er.Status+")", "nothing to fix"
-		return
-	}
-	if bncFallback(er.Explanation) {
-		if bncExpiredRE.MatchString(er.Reply) || er.Action == "delayed" || er.Action == "expired" {
-			er.Reason, er.Cause, er.ActionBy = "expired", "delivery.expired", ActionRecipientAdmin
-			er.Summary = "the message could not be delivered within the sender's retry period (delayed or given up after repeated temporary failures)"
-			er.Fix = "check that the recipient's MX hosts accept connections from the sending server; the message was (or will be) returned after its queue lifetime"
-			er.References = append(er.References, "RFC 3464 §2.3.3", "RFC 5321 §4.5.4.1")
-		}
-	}
-}
-
-var bncExpiredRE = regexp.MustCompile(`(?i)(retry timeout exceeded|retry time not reached for any host|in the queue too long|has not been delivered for|could not be delivered for \d+|delivery time expired|message expired|too many retries|delayed for more than|Delivery attempts will continue|still being retried|giving up|queue lifetime|exceeded the maximum time)`)
 
 // bncRecipient is one recipient found in a non-standard bounce body.
 type bncRecipient struct {
@@ -347,7 +418,28 @@ func (r bncRecipient) explain(opt ExplainOptions) ExplainedReply {
 }
 
 // bncCutRE marks where the returned original message starts in a bounce body.
-var bncCutRE = regexp.MustCompile(`(?i)^\s*(?:[-=_*]{2,}.*(?:original message|copy of (?:the|your) message|message header|returned message|undelivered message|unsent message|headers? of|message follows|original mail)|.*below this line is a copy of the message|content-type:\s*message/rfc822|-+\s*Original Message\s*-+)`)
+var bncCutRE = regexp.MustCompile(`(?i)^\s*(?:original message follows\.?\s*$|original message:\s*$|[-=_*]{2,}.*(?:original message|copy of (?:the|your) message|message header|returned message|undelivered message|unsent message|headers? of|message follows|original mail)|.*below this line is a copy of the message|content-type:\s*message/rfc822|-+\s*Original Message\s*-+)`)
+
+var (
+	bncRuleRE    = regexp.MustCompile(`^\s*[-=_*]{10,}\s*$`)
+	bncHdrLineRE = regexp.MustCompile(`(?i)^(?:(Received|Return-Path|From|Date|Message-Id|To|Subject|X-[A-Za-z-]+):\s*\S|[ \t]+\S)`)
+	// A trace field at the start of a line begins the returned message's
+	// header (RFC 5322 §3.6.7) when another header line follows.
+	bncTraceLineRE = regexp.MustCompile(`(?i)^(Received|Return-Path):\s*\S`)
+	bncTailAddrRE  = regexp.MustCompile(`(?i)^\s*[a-z][^:<>@]{0,30} [^:<>@]{1,30}:\s*<?([a-z0-9!#$%&'*+/=?^_{|}~.-]{1,64}@[a-z0-9.-]{1,253}[a-z0-9])>?\.?\s*$`)
+)
+
+// bncHeaderFollows: the next non-empty line starts a header block (the
+// copy of the returned message after a rule line).
+func bncHeaderFollows(rest []string) bool {
+	for _, l := range rest {
+		if strings.TrimSpace(l) == "" {
+			continue
+		}
+		return bncHdrLineRE.MatchString(l)
+	}
+	return false
+}
 
 // bncNotificationText is the human-readable notification: the text parts
 // before the returned message, cut where the copy of the message starts.
@@ -390,7 +482,11 @@ func bncNotificationText(root *Part) string {
 	text := strings.ReplaceAll(pstCap(b.String(), 1<<20), "\r", "")
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
-		if i > 0 && bncCutRE.MatchString(l) {
+		if i == 0 {
+			continue
+		}
+		if bncCutRE.MatchString(l) || (bncRuleRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) ||
+			(bncTraceLineRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) {
 			lines = lines[:i]
 			break
 		}
@@ -463,7 +559,13 @@ func bncBodyRecipients(root *Part, lines []string) []bncRecipient {
 	explicit := len(order) > 0
 	if !explicit {
 		for _, l := range lines {
-			if m := bncRecipientLineRE.FindStringSubmatch(l); m != nil {
+			m := bncRecipientLineRE.FindStringSubmatch(l)
+			if m == nil {
+				// "Did not reach the following recipient: a@b",
+				// "Invalid final delivery userid: a@b".
+				m = bncTailAddrRE.FindStringSubmatch(l)
+			}
+			if m != nil {
 				if bncServiceAddr(m[1]) {
 					continue
 				}
@@ -483,6 +585,25 @@ func bncBodyRecipients(root *Part, lines []string) []bncRecipient {
 		out = append(out, bncRecipient{addr: a, para: p})
 	}
 	return out
+}
+
+// bncSaysSomething: the paragraph holds a reply code or some words
+// besides the address itself.
+func bncSaysSomething(p, addr string) bool {
+	if f := FindReply(p); f.Code != 0 {
+		return true
+	}
+	if strings.Contains(p, "RCPT TO:") || strings.Contains(p, "RCPT To:") {
+		return false // a summary of the envelope; the reason is above it
+	}
+	rest := strings.ReplaceAll(strings.ToLower(p), addr, "")
+	letters := 0
+	for _, c := range rest {
+		if c >= 'a' && c <= 'z' || c > 0x7f {
+			letters++
+		}
+	}
+	return letters >= 12
 }
 
 // bncServiceAddr: addresses bounces name that are not recipients.
@@ -539,6 +660,16 @@ func bncParagraph(lines []string, addr string, others []string) string {
 			}
 		}
 		p := strings.Join(lines[s:end], "\n")
+		if !bncSaysSomething(p, la) {
+			// Some MTAs give the reason first and the address after it
+			// ("The user(s) account is disabled.\n<a@b>"): take the lines
+			// before, back to a blank line or another recipient.
+			b := s
+			for b > 0 && s-b < 8 && !isOther(lines[b-1]) {
+				b--
+			}
+			p = strings.Join(lines[b:end], "\n")
+		}
 		if n == 0 {
 			best = p
 		}

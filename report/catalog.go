@@ -42,6 +42,7 @@ type CatalogEntry struct {
 	Cause        string           `json:"cause,omitempty"`
 	Stages       []Stage          `json:"stages,omitempty"`
 	RequireStage bool             `json:"require_stage,omitempty"`
+	Strict       bool             `json:"strict,omitempty"` // codes/enhanced must be present even with patterns
 	Codes        []string         `json:"codes,omitempty"`
 	Enhanced     []string         `json:"enhanced,omitempty"`
 	Patterns     []string         `json:"patterns,omitempty"`
@@ -260,6 +261,7 @@ var (
 	leadCodeRE     = regexp.MustCompile(`^#?\s*([1-5][0-9]{2})(?:[ \t:-]+|$)`)
 	leadEnhancedRE = regexp.MustCompile(`^\(?#?([245])\.([0-9]{1,3})\.([0-9]{1,3})\)?(?:[ \t:]+|$)`)
 	spaceRE        = regexp.MustCompile(`\s+`)
+	inlineContRE   = regexp.MustCompile(`\s[2-5][0-9]{2}-[245]\.[0-9]{1,3}\.[0-9]{1,3}\s`)
 )
 
 // normalizeReplyText strips per-line reply codes and enhanced codes and joins
@@ -286,7 +288,16 @@ func normalizeReplyText(text string) (norm string, code int, enhanced string) {
 			parts = append(parts, l)
 		}
 	}
-	return spaceRE.ReplaceAllString(strings.Join(parts, " "), " "), code, enhanced
+	norm = spaceRE.ReplaceAllString(strings.Join(parts, " "), " ")
+	// Logs and bounces often unwrap a multi-line reply onto one line, leaving
+	// the continuation prefixes inside the text ("... a PTR 550-5.7.1 record
+	// setup"). A "NNN-x.y.z" token is such a prefix; so is "NNN x.y.z" when
+	// it repeats the reply's own codes.
+	norm = inlineContRE.ReplaceAllString(norm, " ")
+	if code != 0 && enhanced != "" {
+		norm = strings.ReplaceAll(norm, " "+strconv.Itoa(code)+" "+enhanced+" ", " ")
+	}
+	return strings.TrimSpace(norm), code, enhanced
 }
 
 func prepareReply(stage Stage, code int, enhanced, text string) reply {
@@ -390,7 +401,7 @@ func expandVars(s string, vars map[string]string) string {
 // reply lacks (code 0, no enhanced code) holds only if the entry has text
 // patterns, which then decide; fallbacks without patterns need the field.
 func (e *CatalogEntry) match(r reply) (bool, string, map[string]string) {
-	hasText := len(e.patterns) > 0
+	hasText := len(e.patterns) > 0 && !e.Strict
 	if len(e.Stages) > 0 {
 		if r.stage == StageUnknown {
 			if e.RequireStage {
@@ -423,7 +434,7 @@ func (e *CatalogEntry) match(r reply) (bool, string, map[string]string) {
 			return false, "", nil
 		}
 	}
-	if !hasText {
+	if len(e.patterns) == 0 {
 		return true, "", nil
 	}
 	for _, re := range e.patterns {

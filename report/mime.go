@@ -402,15 +402,40 @@ func mimeDecodeCharset(charset string, b []byte) string {
 	if mimeLooksISO2022(b) && charset == "" {
 		charset = "iso-2022-jp" // common in Japanese bounces that forget the label
 	}
+	best := ""
 	if e := mimeCharset(charset); e != nil {
 		if out, _, err := transform.Bytes(e.NewDecoder(), b); err == nil {
-			return string(out)
+			best = string(out)
+			if !strings.ContainsRune(best, utf8.RuneError) || !mimeHighBytes(b) {
+				return best
+			}
 		}
 	}
 	if utf8.Valid(b) {
 		return string(b)
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	// Mislabelled 8-bit text (Japanese bounces often say ISO-2022-JP and
+	// send EUC-JP or Shift_JIS): try those, keep the cleanest decoding.
+	if best == "" {
+		best = strings.ToValidUTF8(string(b), "\uFFFD")
+	}
+	for _, name := range []string{"euc-jp", "shift_jis"} {
+		e := mimeCharset(name)
+		if out, _, err := transform.Bytes(e.NewDecoder(), b); err == nil &&
+			strings.Count(string(out), "\uFFFD") < strings.Count(best, "\uFFFD") {
+			best = string(out)
+		}
+	}
+	return best
+}
+
+func mimeHighBytes(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return true
+		}
+	}
+	return false
 }
 
 // mimeLooksISO2022 reports an ISO-2022-JP escape sequence (ESC $ B / ESC $ @).

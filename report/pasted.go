@@ -191,7 +191,11 @@ func FindReply(text string) FoundReply {
 	}
 	if pick != nil {
 		r.Code, r.Enhanced = pick.code, pick.enh
-		rest := append([]string{lines[pick.line][pick.col:]}, lines[pick.line+1:]...)
+		rest := []string{lines[pick.line][pick.col:]}
+		for _, l := range lines[pick.line+1:] {
+			// Transcript continuation lines: "<<< 550-5.7.1 more text".
+			rest = append(rest, pstTranscriptRE.ReplaceAllString(l, ""))
+		}
 		r.Text = pstJoin(rest)
 		// A command line (">>> RCPT To:") before the reply names its stage.
 		for i := pick.line; i >= 0; i-- {
@@ -224,7 +228,24 @@ func FindReply(text string) FoundReply {
 	if r.Stage == StageUnknown {
 		r.Stage = StageFromText(text)
 	}
+	if r.Code != 0 {
+		r.Text = pstStripInnerCodes(r.Text, r.Code)
+	}
 	return r
+}
+
+// pstStripInnerCodes removes the reply-code prefixes of continuation lines
+// that a relaying MTA folded into one line ("550-5.7.1 Messages with
+// multiple 550-5.7.1 addresses …"): they split the text's words and are
+// not part of what the server said (RFC 5321 §4.2.1 multiline replies).
+func pstStripInnerCodes(text string, code int) string {
+	c := strconv.Itoa(code)
+	if !strings.Contains(text[min(len(text), 4):], c) {
+		return text
+	}
+	re := regexp.MustCompile(`\s` + c + `[ -](?:#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s)?`)
+	head := text[:min(len(text), 4)]
+	return head + re.ReplaceAllString(text[len(head):], " ")
 }
 
 // Replies are short; the bounds keep hostile input cheap.
@@ -243,6 +264,8 @@ func pstCap(s string, n int) string {
 	}
 	return s[:n]
 }
+
+var pstTranscriptRE = regexp.MustCompile(`^\s*<<<\s*`)
 
 // pstJoin joins lines with single spaces and drops the Postfix "(in reply
 // to … command)" trailer, which is about the stage, not the reply.

@@ -79,6 +79,9 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	f := addSMTPFlags(fs)
 	domain := fs.String("domain", "", "mail domain for RCPT TO postmaster@DOMAIN and the catch-all probe\n(default: the domain of the first --rcpt, else HOST without its first label)")
 	tlsMode := fs.String("tls", "auto", "auto (STARTTLS when offered; implicit TLS on 465), starttls, implicit, or none")
+	implicitTLS := fs.Bool("implicit-tls", false, "same as --tls implicit (TLS from the first byte, as on port 465)")
+	startTLS := fs.Bool("starttls", false, "same as --tls starttls")
+	authUser := fs.String("auth", "", "authenticate as USER with AUTH PLAIN, over TLS only; the password is read from\n$MXRAY_SMTP_PASSWORD (never from the command line) and never shown")
 	noCatchAll := fs.Bool("no-catch-all", false, "do not try a random recipient")
 	noRelay := fs.Bool("no-relay-test", false, "do not try the open-relay recipient")
 	connectTimeout := fs.Duration("connect-timeout", 10*time.Second, "deadline for the TCP connection")
@@ -101,6 +104,14 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	}
 	cfg := probe.Config{HELO: f.helo, From: f.from, Recipients: f.rcpts, NoCatchAll: *noCatchAll, NoRelayTest: *noRelay,
 		ConnectTimeout: *connectTimeout, GreetingTimeout: *commandTimeout, CommandTimeout: *commandTimeout, SessionTimeout: g.timeout}
+	switch {
+	case *implicitTLS && *startTLS:
+		return usageError(stdio, "smtp", "--implicit-tls and --starttls exclude each other")
+	case *implicitTLS:
+		*tlsMode = "implicit"
+	case *startTLS:
+		*tlsMode = "starttls"
+	}
 	switch *tlsMode {
 	case "auto":
 	case "starttls":
@@ -111,6 +122,16 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 		cfg.Mode = probe.ModePlain
 	default:
 		return usageError(stdio, "smtp", "--tls %q: want auto, starttls, implicit or none", *tlsMode)
+	}
+	if *authUser != "" {
+		pw := ""
+		if stdio.Env != nil {
+			pw = stdio.Env("MXRAY_SMTP_PASSWORD")
+		}
+		if pw == "" {
+			return usageError(stdio, "smtp", "--auth needs the password in $MXRAY_SMTP_PASSWORD")
+		}
+		cfg.Auth = &probe.Credentials{Username: *authUser, Password: pw}
 	}
 	cfg.Domain = *domain
 	if cfg.Domain == "" && len(f.rcpts) > 0 {

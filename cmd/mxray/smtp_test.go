@@ -49,7 +49,8 @@ func TestSMTPCommand(t *testing.T) {
 		for _, args := range [][]string{
 			{"smtp"}, {"smtp", "a.test", "b.test"}, {"smtp", "mx.test:99999"}, {"smtp", "mx.test", "--tls", "maybe"},
 			{"smtp", "mx.test", "--rcpt", "nobody"}, {"smtp", "mx.test", "--from", "x"}, {"smtp", "mx.test", "--helo", "a b"},
-			{"check", "example.test", "--rcpt", "bad"},
+			{"check", "example.test", "--rcpt", "bad"}, {"smtp", "mx.test", "--auth", "alice"},
+			{"smtp", "mx.test", "--implicit-tls", "--starttls"},
 		} {
 			if code, _, _ := runCLI(t, args...); code != report.ExitUsage {
 				t.Errorf("%q: exit %d, want %d", args, code, report.ExitUsage)

@@ -40,14 +40,20 @@ func runSPF(ctx context.Context, stdio IO, args []string) int {
 			"runs check_host() for that address: the result (pass, fail, softfail, neutral, none, temperror,\n"+
 			"permerror), the term that decided it and the reason.")
 	g := addGlobalFlags(fs)
-	ip := fs.String("ip", "", "the client IP address to evaluate")
-	sender := fs.String("sender", "", "the MAIL FROM address (default postmaster@DOMAIN; its domain is the one checked)")
+	ip := fs.String("ip", "", "the client IP address to evaluate (also checked on the blocklists)")
+	bf := addDNSBLFlags(fs)
+	bf.env = stdio.Env
+	sender := fs.String("sender", "", "the MAIL FROM address for the %{s}, %{l} and %{o} macros (default postmaster@DOMAIN); DOMAIN is the domain checked")
 	helo := fs.String("helo", "", "the HELO/EHLO name (default DOMAIN); used for %{h} and, with --sender '<>', as the checked domain")
 	if code, done := parseFlags(fs, stdio, "spf", args); done {
 		return code
 	}
 	if fs.NArg() != 1 {
 		return usageError(stdio, "spf", "want exactly one DOMAIN, got %d arguments", fs.NArg())
+	}
+	sel, err := bf.selection()
+	if err != nil {
+		return usageError(stdio, "spf", "%v", err)
 	}
 	if err := g.validate(); err != nil {
 		return usageError(stdio, "spf", "%v", err)
@@ -90,6 +96,13 @@ func runSPF(ctx context.Context, stdio IO, args []string) int {
 	ctx, cancel := g.context(ctx)
 	defer cancel()
 	rep := report.New("spf", domain, version, time.Now())
+	// The blocklist status of --ip is part of "may this IP send": checked
+	// beside the SPF evaluation, not after it.
+	var bl chan report.Section
+	if addr.IsValid() {
+		bl = make(chan report.Section, 1)
+		go func() { bl <- blocklistSection(ctx, res, sel, []string{addr.String()}) }()
+	}
 	c := dnscheck.AnalyzeSPF(ctx, res, domain)
 	sec := rep.Section("spf", "SPF (RFC 7208)")
 	sec.Findings = append(sec.Findings, c.Findings...)
@@ -108,6 +121,7 @@ func runSPF(ctx context.Context, stdio IO, args []string) int {
 		ev.Subject = "--ip"
 		c.Evaluations = append(c.Evaluations, ev)
 		sec.Findings = append(sec.Findings, ev.EvaluationFinding(true))
+		rep.Sections = append(rep.Sections, <-bl)
 	}
 	rep.Trace = res.Trace()
 	rep.Finish(time.Now())

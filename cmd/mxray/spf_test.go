@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,12 +18,22 @@ $ORIGIN example.test.
 @        IN TXT "v=spf1 mx include:_spf.example.test ptr -all"
 _spf     IN TXT "v=spf1 ip4:192.0.2.0/24 ip4:192.0.2.7 ~all"
 mx1      IN A 198.51.100.25
+
+; a healthy blocklist (RFC 5782 §5 test points) that lists 203.0.113.1
+$ORIGIN bl.test.
+@             IN SOA ns hostmaster 1 3600 600 86400 300
+2.0.0.127     IN A 127.0.0.2
+1.113.0.203   IN A 127.0.0.2
 `
 
 func TestSPFCommand(t *testing.T) {
 	srv := dnstest.Start(t, spfCLIZone)
+	lists := filepath.Join(t.TempDir(), "lists")
+	if err := os.WriteFile(lists, []byte("bl.test:ipv4\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	t.Run("pass via include, text", func(t *testing.T) {
-		code, out, stderr := runCLI(t, "spf", "example.test", "--resolver", srv.Addr, "--ip", "192.0.2.9", "--color", "never")
+		code, out, stderr := runCLI(t, "spf", "example.test", "--resolver", srv.Addr, "--ip", "192.0.2.9", "--color", "never", "--lists", lists)
 		for _, want := range []string{"check_host(192.0.2.9, example.test, postmaster@example.test) = pass",
 			"decided by example.test: include:_spf.example.test", "record tree:", "[3/10 lookups, 0/2 void]",
 			"└─ include:_spf.example.test [0 lookups, 0 void]", "spf.ptr-deprecated", "spf.overlapping-ip"} {
@@ -35,7 +47,7 @@ func TestSPFCommand(t *testing.T) {
 		}
 	})
 	t.Run("fail, json", func(t *testing.T) {
-		code, out, _ := runCLI(t, "spf", "example.test", "--resolver", srv.Addr, "--ip", "203.0.113.1", "--sender", "bob@example.test", "--format", "json")
+		code, out, _ := runCLI(t, "spf", "example.test", "--resolver", srv.Addr, "--ip", "203.0.113.1", "--sender", "bob@example.test", "--format", "json", "--lists", lists)
 		var rep report.Report
 		if err := json.Unmarshal([]byte(out), &rep); err != nil {
 			t.Fatalf("%v\n%s", err, out)
@@ -48,6 +60,10 @@ func TestSPFCommand(t *testing.T) {
 		}
 		if code != report.ExitFailure {
 			t.Errorf("exit %d, want %d", code, report.ExitFailure)
+		}
+		// --ip is checked on the blocklists too.
+		if len(rep.Find("dnsbl.listed")) != 1 {
+			t.Errorf("blocklist result for --ip missing: %+v", rep.Findings())
 		}
 	})
 	for _, args := range [][]string{

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -41,6 +42,12 @@ type Options struct {
 	Implicit bool
 	// ReplyDelay is slept before every reply (the greeting included).
 	ReplyDelay time.Duration
+	// AuthMechs are advertised in AUTH (after TLS; before TLS too with
+	// InsecureAuth). Authentication itself always fails: mxray never tries.
+	AuthMechs    []string
+	InsecureAuth bool
+	// AuthUsers are the username → password pairs AUTH PLAIN accepts.
+	AuthUsers map[string]string
 	// SMTPUTF8, and the like, are advertised when set.
 	SMTPUTF8        bool
 	MaxMessageBytes int64
@@ -65,6 +72,7 @@ func Start(t testing.TB, opt Options) *Server {
 	s.Domain = opt.Domain
 	s.TLSConfig = opt.TLS
 	s.EnableSMTPUTF8 = opt.SMTPUTF8
+	s.AllowInsecureAuth = opt.InsecureAuth
 	s.MaxMessageBytes = opt.MaxMessageBytes
 	s.ReadTimeout = 30 * time.Second
 	s.WriteTimeout = 30 * time.Second
@@ -137,7 +145,29 @@ type backend struct {
 }
 
 func (b *backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	if len(b.opt.AuthMechs) > 0 {
+		return &authSession{session{b: b}}, nil
+	}
 	return &session{b: b}, nil
+}
+
+// authSession advertises AUTH; PLAIN succeeds for AuthUsers, anything
+// else fails.
+type authSession struct{ session }
+
+func (s *authSession) AuthMechanisms() []string { return s.b.opt.AuthMechs }
+
+func (s *authSession) Auth(mech string) (sasl.Server, error) {
+	s.b.rec.Add("(AUTH attempted: " + mech + ")")
+	if mech == "PLAIN" && s.b.opt.AuthUsers != nil {
+		return sasl.NewPlainServer(func(identity, username, password string) error {
+			if pw, ok := s.b.opt.AuthUsers[username]; ok && pw == password && (identity == "" || identity == username) {
+				return nil
+			}
+			return smtp.ErrAuthFailed
+		}), nil
+	}
+	return nil, smtp.ErrAuthFailed
 }
 
 type session struct {
@@ -253,7 +283,7 @@ func (c *delayConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// readLines is a helper for raw scripts.
+// readLine reads one line for the raw scripts, without its line ending.
 func readLine(br *bufio.Reader) (string, error) {
 	l, err := br.ReadString('\n')
 	if err != nil {
