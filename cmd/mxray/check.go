@@ -63,8 +63,16 @@ func runCheck(ctx context.Context, stdio IO, args []string) int {
 		}
 		cfg.SendingIP = a.Unmap()
 	}
-	if *sender != "" && !strings.Contains(*sender, "@") {
-		return usageError(stdio, "check", "--sender %q is not an address (want local@domain)", *sender)
+	if *sender != "" {
+		at := strings.LastIndexByte(*sender, '@')
+		if at <= 0 {
+			return usageError(stdio, "check", "--sender %q is not an address (want local@domain)", *sender)
+		}
+		d, err := dnscheck.NormalizeDomain((*sender)[at+1:])
+		if err != nil {
+			return usageError(stdio, "check", "--sender %q: %v", *sender, err)
+		}
+		cfg.Sender = (*sender)[:at+1] + d
 	}
 	for _, a := range apply {
 		if err := a(&cfg); err != nil {

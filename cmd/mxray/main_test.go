@@ -33,6 +33,8 @@ func TestUsageErrors(t *testing.T) {
 		{"check", "example.com", "--timeout", "-1s"},
 		{"check", "example.com", "--only", "nosuchpart"},
 		{"check", "example.com", "--ip", "999.1.1.1"},
+		{"check", "example.com", "--sender", "bob@exa mple.com"},
+		{"check", "example.com", "--sender", "nobody"},
 		{"check", "example.com", "--no-such-flag"},
 	} {
 		code, _, stderr := runCLI(t, args...)
