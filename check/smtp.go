@@ -193,7 +193,7 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 			}
 			fs := d.s.Findings(o)
 			for i := range fs {
-				if fs[i].ID == "smtp.connect-failed" && anyReached {
+				if fs[i].ID == "smtp.connect-failed" && anyReached && d.s.Status != probe.StatusNetworkUnreachable {
 					// Other hosts answered, so this network can reach port 25:
 					// the host itself is unreachable.
 					fs[i].Severity = report.Warning

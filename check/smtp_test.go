@@ -6,7 +6,9 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,5 +236,36 @@ func TestSMTPPartDANE(t *testing.T) {
 				t.Errorf("want %s; got %v", tc.id, got)
 			}
 		})
+	}
+}
+
+// TestSMTPPartIPv6Unreachable: an IPv6 address this network cannot route
+// to is unknown, not the host's fault, when IPv4 works.
+func TestSMTPPartIPv6Unreachable(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	mx1 := smtptest.Start(t, smtptest.Options{Domain: "mx1.example.test", LocalDomains: []string{"example.test"}})
+	defer smtptest.AssertNoMessage(t, mx1.Rec)
+	res := dnscheck.NewStaticResolver(
+		"example.test. 300 IN MX 10 mx1.example.test.",
+		"mx1.example.test. 300 IN A 192.0.2.10",
+		"mx1.example.test. 300 IN AAAA 2001:db8::10",
+	)
+	route := smtptest.Router(map[string]string{"192.0.2.10:25": mx1.Addr})
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if strings.HasPrefix(addr, "[") {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
+		}
+		return route(ctx, network, addr)
+	}
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki), Dial: dial}
+	rep, err := Domain(context.Background(), cfg, "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := severities(rep, "smtp.connect-failed"); len(got) != 1 || got[0] != report.Unknown {
+		t.Errorf("connect-failed: %v", got)
+	}
+	if len(rep.Find("smtp.postmaster-accepted")) != 1 || len(rep.Find("smtp.port25-blocked")) != 0 {
+		t.Errorf("findings %+v", rep.Findings())
 	}
 }

@@ -224,11 +224,11 @@ func LookupDKIMSelector(ctx context.Context, r Resolver, domain, selector string
 	s.Answer = r.Lookup(ctx, s.Name, dns.TypeTXT)
 	s.Status = s.Answer.Status.String()
 	s.CNAMEs = s.Answer.CNAMEs
-	for _, rr := range s.Answer.Records {
-		if t, ok := rr.(*dns.TXT); ok {
-			s.Strings = append(s.Strings, append([]string(nil), t.Txt...))
-			s.Records = append(s.Records, strings.Join(t.Txt, ""))
-		}
+	// TXTParts unescapes miekg/dns's presentation form, so the parser sees
+	// the octets that were published.
+	for _, parts := range TXTParts(s.Answer) {
+		s.Strings = append(s.Strings, parts)
+		s.Records = append(s.Records, strings.Join(parts, ""))
 	}
 	if len(s.Records) > 0 {
 		k, err := ParseDKIMKey(s.Records[0])

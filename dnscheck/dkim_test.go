@@ -268,6 +268,13 @@ func TestLookupDKIMFindings(t *testing.T) {
 				}
 			}},
 		{name: "rsa 1024", domain: "keys.example", selectors: []string{"r1024"}, want: map[string]report.Severity{"dkim.rsa-1024": report.Warning}, absent: []string{"dkim.key"}},
+		{name: "escapes in TXT data", domain: "keys.example", selectors: []string{"esc"}, want: map[string]report.Severity{"dkim.key": report.OK},
+			absent: []string{"dkim.syntax", "dkim.bad-key"},
+			check: func(t *testing.T, r *DKIMResult) {
+				if k := r.Selectors[0].Key; k == nil || k.KeyType != "ed25519" || !strings.HasPrefix(k.Raw, "v=DKIM1; k=ed25519") {
+					t.Errorf("key %+v", k)
+				}
+			}},
 		{name: "rsa 4608", domain: "keys.example", selectors: []string{"big"}, want: map[string]report.Severity{"dkim.rsa-too-long": report.Warning}, absent: []string{"dkim.key"}},
 		{name: "unknown tag", domain: "keys.example", selectors: []string{"extra"}, want: map[string]report.Severity{"dkim.unknown-tag": report.Info, "dkim.key": report.OK}},
 		{name: "revoked, guessed", domain: "rotated.example", want: map[string]report.Severity{"dkim.revoked": report.Info, "dkim.guessed": report.Info}},

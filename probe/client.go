@@ -166,6 +166,15 @@ func (c *Client) Command(ctx context.Context, stage report.Stage, line string) (
 func (c *Client) command(ctx context.Context, stage report.Stage, line, shown string) (*Reply, error) {
 	sent := c.now()
 	st := Step{Stage: stage, Command: shown, SentAt: sent}
+	// Without PIPELINING the server speaks only after a command (RFC 5321
+	// §4.3.1). Bytes already waiting now would be taken as the reply to
+	// this command: the conversation is out of step.
+	if n := c.br.Buffered(); n > 0 {
+		err := &ProtocolError{Msg: fmt.Sprintf("server sent %d octets nobody asked for before %s (out of step)", n, strings.Fields(shown + " ?")[0])}
+		st.Error = err.Error()
+		c.record(st)
+		return nil, err
+	}
 	if err := c.send(ctx, line); err != nil {
 		st.Error = err.Error()
 		c.record(st)

@@ -125,6 +125,12 @@ func TestHostileAndOddServers(t *testing.T) {
 		{name: "mismatched multi-line codes",
 			script: func(c *smtptest.RawConn) { c.Send("220-mx.example.test", "250 what"); c.Silence() },
 			status: StatusProtocolError},
+		{name: "unsolicited reply after the greeting",
+			script: func(c *smtptest.RawConn) {
+				c.Write("220 mx.example.test ESMTP\r\n250 surprise\r\n")
+				c.Silence()
+			},
+			status: StatusProtocolError},
 		{name: "1 MB line",
 			script: func(c *smtptest.RawConn) { c.Write("220 " + strings.Repeat("x", 1<<20) + "\r\n"); c.Silence() },
 			status: StatusProtocolError},

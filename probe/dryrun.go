@@ -505,6 +505,10 @@ func connectStatus(ctx context.Context, err error) (Status, string) {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return StatusConnectionRefused, "connection refused: nothing listens on the port, or a firewall rejects us"
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EADDRNOTAVAIL):
+		// Local: no route or no source address for this family. (A remote
+		// EHOSTUNREACH is the target's problem and stays connection-error.)
+		return StatusNetworkUnreachable, "no route to the address from this network (" + err.Error() + "); common for IPv6 addresses on IPv4-only networks"
 	case errors.Is(ctx.Err(), context.Canceled):
 		return StatusCanceled, err.Error()
 	case isTimeout(err), errors.Is(err, context.DeadlineExceeded):

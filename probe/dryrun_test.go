@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -254,6 +255,16 @@ func TestConnectStatuses(t *testing.T) {
 		}
 		if _, ok := got["smtp.starttls-missing"]; ok {
 			t.Error("a refused connection must never be reported as no STARTTLS")
+		}
+	})
+	t.Run("network unreachable", func(t *testing.T) {
+		cfg := testConfig()
+		cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ENETUNREACH)}
+		}
+		s := DryRun(context.Background(), cfg, Target{Host: "mx.example.test", Addr: "[2001:db8::1]:25"})
+		if s.Status != StatusNetworkUnreachable || !s.Status.ConnectFailed() {
+			t.Fatalf("status %s %s", s.Status, s.Detail)
 		}
 	})
 	t.Run("timeout", func(t *testing.T) {

@@ -56,7 +56,7 @@ func (s *Session) Findings(o FindingOptions) []report.Finding {
 
 	// How the session ended.
 	switch s.Status {
-	case StatusConnectionRefused, StatusConnectionTimeout, StatusConnectionError:
+	case StatusConnectionRefused, StatusConnectionTimeout, StatusConnectionError, StatusNetworkUnreachable:
 		x := f("smtp.connect-failed", report.Unknown, fmt.Sprintf("could not connect to port %d: %s", s.Port, s.Status))
 		x.Evidence = []string{s.Detail}
 		x.Cause = "either the server does not accept connections on this port, or this network blocks outgoing connections to it"

@@ -13,7 +13,7 @@ package probe_test
 //     directory: config, queue and data directories, the recipient map, a
 //     TLS certificate issued by a CA made here, the Postfix log
 //     (maillog_file, written by postlogd);
-//   - dnstest serves the zone on 127.0.1.53:53, named in that directory's
+//   - dnstest serves the zone on 127.0.1.225:53, named in that directory's
 //     resolv.conf; scripts/postfix/instance.sh bind-mounts it over
 //     /etc/resolv.conf inside a private mount namespace and starts the
 //     master daemon there, so the machine's resolver is never touched;
@@ -63,7 +63,7 @@ const (
 	postfixScreen   = "127.0.1.27"      // postscreen in front of smtpd
 	postfixRate     = "127.0.1.28"      // smtpd with a connection rate limit of 1/min
 	postfixBadTLS   = "127.0.1.29"      // smtpd whose certificate files are missing
-	postfixDNS      = "127.0.1.53:53"   // dnstest, as named in the instance's resolv.conf
+	postfixDNS      = "127.0.1.225:53"  // dnstest, named in the resolv.conf Postfix sees
 	postfixHostname = "mx.postfix.test" // myhostname: banner, EHLO, certificate
 	postfixDomain   = "postfix.test"    // mydestination, with the recipient map
 	postfixDNSBL    = "bl.dnsbl.test"   // reject_rbl_client zone
@@ -519,6 +519,20 @@ func parseDisconnect(line string) (smtpdSession, bool) {
 		s.Sent[k], s.OK[k] = n, m
 	}
 	return s, true
+}
+
+// waitSession waits (up to 5 s: postlogd writes asynchronously, and smtpd
+// logs after its last reply) until smtpd has logged more than n sessions of
+// matching clients, and returns session n (from 0), or nil.
+func (pf *postfixPeer) waitSession(n int, match func(ip string) bool) *smtpdSession {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if ss := pf.Sessions(match); len(ss) > n {
+			return &ss[n]
+		}
+		if time.Now().After(deadline) {
+			return nil
+		}
+	}
 }
 
 // Sessions returns the logged smtpd sessions of the clients that match, in

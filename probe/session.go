@@ -16,7 +16,8 @@ const (
 	StatusOK                 Status = "ok"
 	StatusConnectionRefused  Status = "connection-refused"
 	StatusConnectionTimeout  Status = "connection-timeout"
-	StatusConnectionError    Status = "connection-error" // no route, unreachable, DNS of the target
+	StatusConnectionError    Status = "connection-error"    // other dial errors
+	StatusNetworkUnreachable Status = "network-unreachable" // no route from here (e.g. an IPv6 address on an IPv4-only network)
 	StatusGreetingTimeout    Status = "greeting-timeout"
 	StatusRejectedAtGreeting Status = "rejected-at-greeting" // 554 (or other non-220) greeting
 	StatusRejectedAtHELO     Status = "rejected-at-helo"     // EHLO and HELO refused
@@ -42,7 +43,7 @@ func (s Status) Reached() bool {
 
 // ConnectFailed reports a failure to open the TCP connection.
 func (s Status) ConnectFailed() bool {
-	return s == StatusConnectionRefused || s == StatusConnectionTimeout || s == StatusConnectionError
+	return s == StatusConnectionRefused || s == StatusConnectionTimeout || s == StatusConnectionError || s == StatusNetworkUnreachable
 }
 
 // Mode is how TLS is used on the connection.

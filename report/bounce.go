@@ -314,6 +314,11 @@ func explainDSNRecipient(r DSNRecipient, lines []string, others []string, opt Ex
 		para = strings.Join(lines, "\n")
 	}
 	diag := r.DiagnosticCode
+	if diag == "" && r.StatusComment != "" && FindReply(para).Code == 0 {
+		// "Status: 4.0.0 (cat.example.net: host name lookup failure)"
+		diag = r.StatusComment
+		para = ""
+	}
 	found := FindReply(diag)
 	fromPara := FindReply(para)
 	// The paragraph wins when the Diagnostic-Code is missing or carries no
@@ -642,10 +647,8 @@ func bncParagraph(lines []string, addr string, others []string) string {
 			return false
 		}
 		for _, o := range others {
-			if o != la && strings.Contains(ll, o) {
-				if m := bncRecipientLineRE.FindStringSubmatch(l); m != nil && strings.EqualFold(m[1], o) {
-					return true
-				}
+			if o != "" && o != la && strings.Contains(ll, o) {
+				return true
 			}
 		}
 		return false

@@ -33,6 +33,7 @@ type DSNRecipient struct {
 	OriginalRecipient string `json:"original_recipient,omitempty"` // §2.3.1
 	Action            string `json:"action,omitempty"`             // §2.3.3: failed, delayed, delivered, relayed, expanded
 	Status            string `json:"status,omitempty"`             // §2.3.4: enhanced status code (RFC 3463)
+	StatusComment     string `json:"status_comment,omitempty"`     // a comment after the code: "(host name lookup failure)"
 	RemoteMTA         string `json:"remote_mta,omitempty"`         // §2.3.5
 	DiagnosticType    string `json:"diagnostic_type,omitempty"`    // §2.3.6: "smtp", "X-Postfix", …
 	DiagnosticCode    string `json:"diagnostic_code,omitempty"`    // §2.3.6, text after "type;"
@@ -87,6 +88,9 @@ func ParseDSN(body string) *DSN {
 			cur.Action = strings.ToLower(dsnFirstWord(f.Value))
 		case "status":
 			cur.Status = dsnFirstWord(f.Value)
+			if i := strings.IndexByte(f.Value, '('); i >= 0 {
+				cur.StatusComment = strings.Trim(strings.TrimSpace(f.Value[i:]), "()")
+			}
 		case "remote-mta":
 			cur.RemoteMTA = dsnTypedValue(f.Value)
 		case "diagnostic-code":
