@@ -100,7 +100,7 @@ type postfixPeer struct {
 
 // postfixUnavailable skips — or, under CI=true, fails — with a message no
 // one can miss.
-func postfixUnavailable(t *testing.T, format string, args ...any) {
+func postfixUnavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
 	msg := "POSTFIX NOT AVAILABLE: " + fmt.Sprintf(format, args...) + " — run scripts/install-peers.sh as root, then the tests as root"
 	if os.Getenv("CI") == "true" {
@@ -112,7 +112,7 @@ func postfixUnavailable(t *testing.T, format string, args ...any) {
 // startPostfix starts dnstest on postfixDNS with zone and a Postfix instance
 // configured by scripts/postfix/, waits until it greets, and registers its
 // shutdown with t.Cleanup (which runs even when the test fails).
-func startPostfix(t *testing.T, zone string, recipients []string) *postfixPeer {
+func startPostfix(t testing.TB, zone string, recipients []string) *postfixPeer {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		postfixUnavailable(t, "not running as root (Postfix's master and port 25 need it)")
@@ -190,7 +190,7 @@ func startPostfix(t *testing.T, zone string, recipients []string) *postfixPeer {
 }
 
 // lockPostfix holds an exclusive lock on postfixLock until the test ends.
-func lockPostfix(t *testing.T) {
+func lockPostfix(t testing.TB) {
 	t.Helper()
 	path := lockPath(postfixLock)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
@@ -217,7 +217,7 @@ func lockPostfix(t *testing.T) {
 
 // stopOrphan stops an instance a previous, killed run left behind (it
 // would hold 127.0.1.25:25). Only this harness's own directories qualify.
-func stopOrphan(t *testing.T) {
+func stopOrphan(t testing.TB) {
 	t.Helper()
 	b, err := os.ReadFile(lockPath(postfixLast))
 	if err != nil {
@@ -262,7 +262,7 @@ type postfixTemplate struct {
 
 // writeConfig renders scripts/postfix/*.in into Dir/etc and writes the
 // recipient map, the certificate, resolv.conf and hosts.
-func (pf *postfixPeer) writeConfig(t *testing.T, recipients []string) {
+func (pf *postfixPeer) writeConfig(t testing.TB, recipients []string) {
 	t.Helper()
 	etc := filepath.Join(pf.Dir, "etc")
 	if err := os.MkdirAll(etc, 0o755); err != nil {
@@ -308,7 +308,7 @@ func (pf *postfixPeer) writeConfig(t *testing.T, recipients []string) {
 	writeFile(t, filepath.Join(pf.Dir, "hosts"), []byte("127.0.0.1 localhost\n"), 0o644)
 }
 
-func writeFile(t *testing.T, path string, b []byte, mode os.FileMode) {
+func writeFile(t testing.TB, path string, b []byte, mode os.FileMode) {
 	t.Helper()
 	if err := os.WriteFile(path, b, mode); err != nil {
 		t.Fatal(err)
@@ -316,7 +316,7 @@ func writeFile(t *testing.T, path string, b []byte, mode os.FileMode) {
 }
 
 // issueCert makes a CA and a leaf certificate for host, valid now.
-func issueCert(t *testing.T, host string) (certPEM, keyPEM []byte, roots *x509.CertPool) {
+func issueCert(t testing.TB, host string) (certPEM, keyPEM []byte, roots *x509.CertPool) {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -403,7 +403,7 @@ func (pf *postfixPeer) masterPID() int {
 // stop stops the instance and waits for its master daemon to exit; if
 // "postfix stop" does not end it within 10 s, the master (a process this
 // harness started) is killed.
-func (pf *postfixPeer) stop(t *testing.T) {
+func (pf *postfixPeer) stop(t testing.TB) {
 	pid := pf.masterPID()
 	if pid == 0 {
 		return
@@ -435,7 +435,7 @@ func (pf *postfixPeer) Log() string {
 // QueueFiles lists every file in the instance's mail queues: a message that
 // reached Postfix, even one it then bounced, leaves a queue file behind
 // (and the bounce of a delivery attempt another).
-func (pf *postfixPeer) QueueFiles(t *testing.T) []string {
+func (pf *postfixPeer) QueueFiles(t testing.TB) []string {
 	t.Helper()
 	var files []string
 	for _, q := range []string{"maildrop", "incoming", "active", "deferred", "hold", "corrupt", "bounce", "defer", "trace", "saved"} {
@@ -457,7 +457,7 @@ func (pf *postfixPeer) QueueFiles(t *testing.T) []string {
 }
 
 // Postqueue is "postqueue -p" for the instance.
-func (pf *postfixPeer) Postqueue(t *testing.T) string {
+func (pf *postfixPeer) Postqueue(t testing.TB) string {
 	t.Helper()
 	out, err := exec.Command("/usr/sbin/postqueue", "-c", filepath.Join(pf.Dir, "etc"), "-p").CombinedOutput()
 	if err != nil {

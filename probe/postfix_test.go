@@ -153,7 +153,9 @@ type postfixScenario struct {
 	client string // source address of the connection
 	// via is the listener dialed: "" the smtpd on 127.0.1.25, "early"
 	// the smtpd with smtpd_delay_reject = no on 127.0.1.26 (rejects at
-	// connect and at EHLO), "screen" postscreen on 127.0.1.27.
+	// connect and at EHLO), "screen" postscreen on 127.0.1.27, "rate" the
+	// smtpd with a connection rate limit on 127.0.1.28, "badtls" the smtpd
+	// whose certificate files are missing on 127.0.1.29.
 	via string
 	// screened: postscreen itself ends the session; no smtpd sees it.
 	screened bool
@@ -435,7 +437,7 @@ type postfixRun struct {
 }
 
 // dryRunFrom runs the probe's dry run from sc.client against the instance.
-func dryRunFrom(t *testing.T, pf *postfixPeer, sc postfixScenario) *probe.Session {
+func dryRunFrom(t testing.TB, pf *postfixPeer, sc postfixScenario) *probe.Session {
 	t.Helper()
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(sc.client)}}
 	cfg := probe.Config{
@@ -841,4 +843,18 @@ func sendControlMessage(t *testing.T, pf *postfixPeer) {
 	}
 	step("", 250)
 	step("QUIT", 221)
+}
+
+// BenchmarkPostfixDryRun measures one whole dry run (greeting, EHLO,
+// STARTTLS with a verified certificate, EHLO, MAIL, RCPT postmaster, QUIT)
+// against the real Postfix, from a client with a PTR and no listing.
+func BenchmarkPostfixDryRun(b *testing.B) {
+	pf := startPostfix(b, postfixZone, []string{"postmaster@" + postfixDomain})
+	sc := postfixScenario{client: "127.0.1.10", helo: "good.client.test", domain: postfixDomain, noCatchAll: true, noRelay: true}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if s := dryRunFrom(b, pf, sc); s.Status != probe.StatusOK || len(s.Rcpts) != 1 || !s.Rcpts[0].Accepted() {
+			b.Fatalf("status %s (%s), RCPT %+v", s.Status, s.Detail, s.Rcpts)
+		}
+	}
 }
