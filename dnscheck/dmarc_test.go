@@ -201,7 +201,7 @@ func dmarcLoadWorld(t testing.TB, dir string) string {
 // short attempts so that injected timeouts end quickly.
 func dmarcTestClient(t testing.TB, srv *dnstest.Server) *Client {
 	t.Helper()
-	c, err := NewClient([]string{srv.Addr}, Options{AttemptTimeout: 150 * time.Millisecond})
+	c, err := NewClient([]string{srv.Addr}, Options{AttemptTimeout: 300 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

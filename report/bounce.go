@@ -71,6 +71,13 @@ type ExplainOptions struct {
 	embedded bool // explaining a message quoted inside another: do not descend again
 }
 
+// Bounds on the prose that is searched (the MIME limits bound the rest).
+const (
+	bncMaxNotification = 128 << 10 // bytes of a bounce's human-readable part
+	bncMaxPasted       = 256 << 10 // bytes of pasted text that is not a message
+	bncMaxParagraph    = 200       // lines of one recipient's paragraph
+)
+
 // ExplainInput explains what a user pasted: a whole message (bounce, DSN,
 // feedback report, auto-reply) when the text starts with a header block,
 // otherwise reply lines, log lines or an MTA's error text.
@@ -97,7 +104,7 @@ func ExplainInput(raw []byte, opt ExplainOptions) *Explained {
 		if len(raw) > lim.MaxSize {
 			raw = raw[:lim.MaxSize]
 		}
-		ex = ExplainText(pstCap(mimeDecodeCharset("", raw), 1<<20), opt)
+		ex = ExplainText(pstCap(mimeDecodeCharset("", raw[:min(len(raw), bncMaxPasted)]), bncMaxPasted), opt)
 	}
 	var all []string
 	for _, r := range ex.Replies {
@@ -483,8 +490,8 @@ func bncNotificationText(root *Part) string {
 		return true
 	}
 	walk(root)
-	// Bounce prose is short; a megabyte is far beyond any real notification.
-	text := strings.ReplaceAll(pstCap(b.String(), 1<<20), "\r", "")
+	// Bounce prose is short; 128 KiB is far beyond any real notification.
+	text := strings.ReplaceAll(pstCap(b.String(), bncMaxNotification), "\r", "")
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
 		if i == 0 {
@@ -632,18 +639,20 @@ func bncParagraph(lines []string, addr string, others []string) string {
 		return ""
 	}
 	la := strings.ToLower(addr)
+	lower := make([]string, len(lines))
 	var starts []int
 	for i, l := range lines {
-		if strings.Contains(strings.ToLower(l), la) {
+		lower[i] = strings.ToLower(l)
+		if strings.Contains(lower[i], la) && len(starts) < 20 {
 			starts = append(starts, i)
 		}
 	}
 	if len(starts) == 0 {
 		return ""
 	}
-	isOther := func(l string) bool {
-		ll := strings.ToLower(l)
-		if strings.Contains(ll, la) {
+	isOther := func(i int) bool {
+		ll := lower[i]
+		if !strings.Contains(ll, "@") || strings.Contains(ll, la) {
 			return false
 		}
 		for _, o := range others {
@@ -655,9 +664,9 @@ func bncParagraph(lines []string, addr string, others []string) string {
 	}
 	var best string
 	for n, s := range starts {
-		end := len(lines)
-		for j := s + 1; j < len(lines); j++ {
-			if isOther(lines[j]) {
+		end := min(len(lines), s+bncMaxParagraph)
+		for j := s + 1; j < end; j++ {
+			if isOther(j) {
 				end = j
 				break
 			}
@@ -666,9 +675,9 @@ func bncParagraph(lines []string, addr string, others []string) string {
 		if !bncSaysSomething(p, la) {
 			// Some MTAs give the reason first and the address after it
 			// ("The user(s) account is disabled.\n<a@b>"): take the lines
-			// before, back to a blank line or another recipient.
+			// before, back to another recipient.
 			b := s
-			for b > 0 && s-b < 8 && !isOther(lines[b-1]) {
+			for b > 0 && s-b < 8 && !isOther(b-1) {
 				b--
 			}
 			p = strings.Join(lines[b:end], "\n")

@@ -210,17 +210,28 @@ func (p *mimeParser) fill(part *Part, body []byte, depth int) {
 // header: a pasted body) and is skipped otherwise.
 func (p *mimeParser) readHeader(raw []byte) (Header, []byte) {
 	var h Header
+	// The value being unfolded is built in a buffer (appending to a string
+	// per continuation line would be quadratic on hostile input).
+	var cur []byte
+	flush := func() {
+		if len(h) > 0 && cur != nil {
+			h[len(h)-1].Value = string(cur)
+		}
+		cur = nil
+	}
 	rest := raw
 	used := 0
 	for len(rest) > 0 {
 		line, next := mimeCutLine(rest)
 		trimmed := bytes.TrimRight(line, "\r")
 		if len(trimmed) == 0 {
+			flush()
 			return h, next
 		}
 		used += len(line)
 		if used > p.lim.MaxHeaderBytes || len(h) >= p.lim.MaxHeaderLines {
 			// Skip the rest of an oversized header block without keeping it.
+			flush()
 			p.hit = true
 			for len(next) > 0 {
 				l, n := mimeCutLine(next)
@@ -232,18 +243,16 @@ func (p *mimeParser) readHeader(raw []byte) (Header, []byte) {
 			return h, next
 		}
 		if trimmed[0] == ' ' || trimmed[0] == '\t' {
-			if len(h) > 0 {
-				// A field longer than 64 KiB is no header a mailer wrote;
-				// keep its start (and the parse linear).
-				if len(h[len(h)-1].Value) < 64<<10 {
-					h[len(h)-1].Value += " " + strings.TrimSpace(string(trimmed))
-				}
-				rest = next
-				continue
-			}
 			if len(h) == 0 {
 				return nil, raw
 			}
+			// A field longer than 64 KiB is no header a mailer wrote;
+			// keep its start.
+			if len(cur) < 64<<10 {
+				cur = append(append(cur, ' '), bytes.TrimSpace(trimmed)...)
+			}
+			rest = next
+			continue
 		}
 		name, value, ok := bytes.Cut(trimmed, []byte(":"))
 		if !ok || !mimeFieldName(name) {
@@ -253,9 +262,12 @@ func (p *mimeParser) readHeader(raw []byte) (Header, []byte) {
 			rest = next
 			continue
 		}
-		h = append(h, HeaderField{Name: string(name), Value: strings.TrimSpace(string(value))})
+		flush()
+		h = append(h, HeaderField{Name: string(name)})
+		cur = append([]byte{}, bytes.TrimSpace(value)...)
 		rest = next
 	}
+	flush()
 	return h, nil
 }
 
