@@ -68,13 +68,22 @@ func (f *FollowUp) once(key string, fn func() []report.Finding) []report.Finding
 func (f *FollowUp) Reply(ctx context.Context, er report.ExplainedReply) []report.Finding {
 	var out []report.Finding
 	ips := f.textIPs(er)
-	if lists := blocklistsOf(er); len(lists) > 0 && len(ips) > 0 {
-		for _, l := range lists {
-			for _, ip := range ips {
-				out = append(out, f.once("dnsbl "+l.Zone+" "+ip.String(), func() []report.Finding {
-					return []report.Finding{dnsblFollowUp(ctx, f.R, l, ip)}
-				})...)
+	for _, l := range blocklistsOf(er) {
+		var targets []string
+		for _, ip := range ips {
+			if (ip.Is4() && l.Takes(dnscheck.DNSBLKindIPv4)) || (ip.Is6() && l.Takes(dnscheck.DNSBLKindIPv6)) {
+				targets = append(targets, ip.String())
 			}
+		}
+		// A domain blocklist (Spamhaus DBL, URIBL) is asked about the domain
+		// the catalog took from the reply.
+		if d := er.Captures["domain"]; d != "" && l.Takes(dnscheck.DNSBLKindDomain) {
+			targets = append(targets, strings.ToLower(d))
+		}
+		for _, target := range targets {
+			out = append(out, f.once("dnsbl "+l.Zone+" "+target, func() []report.Finding {
+				return []report.Finding{dnsblFollowUp(ctx, f.R, l, target)}
+			})...)
 		}
 	}
 	if wantsAuth(er) {
@@ -99,7 +108,16 @@ func (f *FollowUp) Reply(ctx context.Context, er report.ExplainedReply) []report
 		for _, ip := range ips {
 			out = append(out, f.once("ptr "+ip.String(), func() []report.Finding {
 				res := dnscheck.CheckPTR(ctx, f.R, ip)
-				return res.Findings(ip.String())
+				fs := res.Findings("the sending IP")
+				// The PTR must name the sending server's host name, which a
+				// bounce does not give: say so instead of publishing a guess.
+				for i := range fs {
+					if len(fs[i].Publish) > 0 {
+						fs[i].Publish = nil
+						fs[i].Fix = strings.TrimSpace(fs[i].Fix + " The PTR must name the host name the server uses in HELO/EHLO, and that name must resolve back to " + ip.String() + ".")
+					}
+				}
+				return fs
 			})...)
 		}
 	}
@@ -180,16 +198,16 @@ func blocklistsOf(er report.ExplainedReply) []dnscheck.DNSBL {
 }
 
 // dnsblFollowUp queries one list for one IP and says what it means now.
-func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnscheck.DNSBL, ip netip.Addr) report.Finding {
-	res := dnscheck.QueryDNSBL(ctx, r, l, ip.String())
-	subj := ip.String() + " on " + l.Name
+func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnscheck.DNSBL, target string) report.Finding {
+	res := dnscheck.QueryDNSBL(ctx, r, l, target)
+	subj := target + " on " + l.Name
 	ev := append([]string{"query " + res.Query}, res.Evidence...)
 	refs := []string{"RFC 5782 §2"}
 	switch res.Status {
 	case dnscheck.DNSBLListed:
 		meaning := strings.Join(res.Meanings, "; ")
 		f := report.Finding{ID: "explain.dnsbl-still-listed", Severity: report.Failure, Subject: subj,
-			Summary:  "still listed: " + l.Name + " (" + l.Zone + ") lists " + ip.String(),
+			Summary:  "still listed: " + l.Name + " (" + l.Zone + ") lists " + target,
 			Evidence: ev, References: refs}
 		if meaning != "" {
 			f.Summary += " — " + meaning
@@ -215,7 +233,7 @@ func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnscheck.DNSBL, i
 		return f
 	case dnscheck.DNSBLNotListed:
 		return report.Finding{ID: "explain.dnsbl-delisted", Severity: report.OK, Subject: subj,
-			Summary:  "no longer listed: " + l.Name + " does not list " + ip.String() + " now — retry the delivery",
+			Summary:  "no longer listed: " + l.Name + " does not list " + target + " now — retry the delivery",
 			Evidence: ev, Fix: "retry; if the receiver still rejects, its cache may hold the old answer for a while", References: refs}
 	}
 	reason := res.Reason
@@ -223,14 +241,16 @@ func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnscheck.DNSBL, i
 		reason = "no usable answer"
 	}
 	return report.Finding{ID: "explain.dnsbl-unknown", Severity: report.Unknown, Subject: subj,
-		Summary:  "could not tell whether " + l.Name + " still lists " + ip.String() + ": " + reason,
+		Summary:  "could not tell whether " + l.Name + " still lists " + target + ": " + reason,
 		Evidence: ev, Fix: "check with the list's lookup page, or query it through a resolver of your own", References: refs}
 }
 
-var authCauseRE = regexp.MustCompile(`(?i)\b(spf|dkim|dmarc|auth)`)
+// SPF/DKIM/DMARC causes; SMTP AUTH causes ("auth.required", …) are about
+// the submission login, not the domain's DNS, and get no follow-up.
+var authCauseRE = regexp.MustCompile(`(?i)(spf|dkim|dmarc|unauthenticated)`)
 
 func wantsAuth(er report.ExplainedReply) bool {
-	return er.Reason == "authfailure" || (er.Reason != "feedback" && authCauseRE.MatchString(er.Cause) && !strings.Contains(er.Cause, "smtp-auth"))
+	return er.Reason == "authfailure" || (er.Reason != "feedback" && authCauseRE.MatchString(er.Cause))
 }
 
 var ptrCauseRE = regexp.MustCompile(`(?i)(ptr|rdns|reverse)`)

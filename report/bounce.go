@@ -29,6 +29,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"mime"
 	"regexp"
@@ -76,6 +77,7 @@ const (
 	bncMaxNotification = 128 << 10 // bytes of a bounce's human-readable part
 	bncMaxPasted       = 256 << 10 // bytes of pasted text that is not a message
 	bncMaxParagraph    = 200       // lines of one recipient's paragraph
+	bncMaxExplain      = 2 << 10   // bytes of reply text handed to the catalog
 )
 
 // ExplainInput explains what a user pasted: a whole message (bounce, DSN,
@@ -123,6 +125,7 @@ func bncSplitMbox(raw []byte) [][]byte {
 	}
 	var out [][]byte
 	start := 0
+	closeAt := mimeCloseDelimiter(raw, 0)
 	for i := 0; i < len(raw) && len(out) < 999; {
 		j := bytes.Index(raw[i:], []byte("\n\nFrom "))
 		if j < 0 {
@@ -132,24 +135,31 @@ func bncSplitMbox(raw []byte) [][]byte {
 		i = cut
 		// A "From " line inside an unfinished multipart is part of that
 		// message (a forwarded bounce), not the start of the next one.
-		if mimeOpenMultipart(raw[start:cut]) {
+		if cut < closeAt {
 			continue
 		}
 		out = append(out, raw[start:cut])
 		start = cut
+		closeAt = mimeCloseDelimiter(raw, start)
 	}
 	return append(out, raw[start:])
 }
 
-// mimeOpenMultipart: msg is multipart and its close delimiter has not come.
-func mimeOpenMultipart(msg []byte) bool {
+// mimeCloseDelimiter returns where the multipart message starting at start
+// ends (the end of its close delimiter, RFC 2046 §5.1.1), start when it is
+// not a multipart, and len(raw) when the close delimiter never comes.
+func mimeCloseDelimiter(raw []byte, start int) int {
 	p := &mimeParser{lim: DefaultMIMELimits}
-	h, _ := p.readHeader(mimeSkipMbox(msg))
+	h, _ := p.readHeader(mimeSkipMbox(raw[start:]))
 	_, params, err := mime.ParseMediaType(h.Get("Content-Type"))
 	if err != nil || params["boundary"] == "" {
-		return false
+		return start
 	}
-	return !bytes.Contains(msg, []byte("--"+params["boundary"]+"--"))
+	d := []byte("--" + params["boundary"] + "--")
+	if k := bytes.Index(raw[start:], d); k >= 0 {
+		return start + k + len(d)
+	}
+	return len(raw)
 }
 
 // bncLooksLikeMessage: a header block of at least two fields, one of them a
@@ -179,7 +189,9 @@ func explainOne(found FoundReply, opt ExplainOptions) Explanation {
 	if stage == "" {
 		stage = StageUnknown
 	}
-	return Explain(stage, found.Code, found.Enhanced, found.Text)
+	// A reply is a few hundred bytes; what is longer is the prose around it.
+	// The bound keeps the catalog's work per reply small on hostile input.
+	return Explain(stage, found.Code, found.Enhanced, pstCap(found.Text, bncMaxExplain))
 }
 
 // bncFallback reports whether an explanation came only from the fallback
@@ -271,8 +283,8 @@ func ExplainMessage(m *Message, opt ExplainOptions) *Explained {
 		er := r.explain(opt)
 		// Some MTAs (mailing list managers, old gateways) put the reason
 		// only in the Subject: try it when the body said nothing known.
-		if er.Reason == "undefined" && ex.Subject != "" {
-			withSubj := Explain(er.Stage, er.Code, er.EnhancedCode, ex.Subject+". "+er.Reply)
+		if (er.Reason == "undefined" || er.Cause == "bounce.reason-not-given") && ex.Subject != "" {
+			withSubj := Explain(er.Stage, er.Code, er.EnhancedCode, pstCap(ex.Subject+". "+er.Reply, bncMaxExplain))
 			if !bncFallback(withSubj) && withSubj.Reason != "undefined" {
 				er.Explanation = withSubj
 			}
@@ -363,6 +375,8 @@ func explainDSNRecipient(r DSNRecipient, lines []string, others []string, opt Ex
 	return er
 }
 
+var bncTranscriptStartRE = regexp.MustCompile(`(?i)^\s*(?:\.\.\.\s*)?while talking to `)
+
 var pstContinuedRE = regexp.MustCompile(`^[245][0-9][0-9]-`)
 
 // bncFindFullReply finds the transcript line that starts like the truncated
@@ -430,7 +444,7 @@ func (r bncRecipient) explain(opt ExplainOptions) ExplainedReply {
 }
 
 // bncCutRE marks where the returned original message starts in a bounce body.
-var bncCutRE = regexp.MustCompile(`(?i)^\s*(?:original message follows\.?\s*$|original message:\s*$|[-=_*]{2,}.*(?:original message|copy of (?:the|your) message|message header|returned message|undelivered message|unsent message|headers? of|message follows|original mail)|.*below this line is a copy of the message|content-type:\s*message/rfc822|-+\s*Original Message\s*-+)`)
+var bncCutRE = regexp.MustCompile(`(?i)^\s*(?:original message follows\.?\s*$|original message:\s*$|original message headers:?\s*$|[-=_*]{2,}.*(?:original message|copy of (?:the|your) message|message header|returned message|undelivered message|unsent message|headers? of|message follows|original mail)|.*below this line is a copy of the message|content-type:\s*message/rfc822|-+\s*Original Message\s*-+)`)
 
 var (
 	bncRuleRE    = regexp.MustCompile(`^\s*[-=_*]{10,}\s*$`)
@@ -643,7 +657,7 @@ func bncParagraph(lines []string, addr string, others []string) string {
 	var starts []int
 	for i, l := range lines {
 		lower[i] = strings.ToLower(l)
-		if strings.Contains(lower[i], la) && len(starts) < 20 {
+		if strings.Contains(lower[i], la) && len(starts) < 5 {
 			starts = append(starts, i)
 		}
 	}
@@ -665,8 +679,13 @@ func bncParagraph(lines []string, addr string, others []string) string {
 	var best string
 	for n, s := range starts {
 		end := min(len(lines), s+bncMaxParagraph)
+		// Sendmail lists one reply line per recipient ("554 <a@b>... Host
+		// unknown") and then the next host's transcript: a paragraph that
+		// starts with a reply ends at the next reply line or transcript.
+		replyFirst := pstReplyStartRE.MatchString(strings.TrimSpace(lines[s]))
 		for j := s + 1; j < end; j++ {
-			if isOther(j) {
+			if isOther(j) || bncTranscriptStartRE.MatchString(lines[j]) ||
+				(replyFirst && pstReplyStartRE.MatchString(lines[j]) && !pstContinuedRE.MatchString(lines[j-1])) {
 				end = j
 				break
 			}
@@ -695,9 +714,6 @@ func bncParagraph(lines []string, addr string, others []string) string {
 // DetailLines shows the explained reply under its section in text output.
 func (r ExplainedReply) DetailLines() []string {
 	var out []string
-	if r.Reply != "" {
-		out = append(out, "reply: "+pstCap(r.Reply, 400))
-	}
 	code := "-"
 	if r.Code != 0 {
 		code = fmt.Sprint(r.Code)
@@ -724,4 +740,21 @@ func bncOrDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// MarshalJSON writes the reply with every field of the explain schema
+// present, "enhanced_code" included ("" when the reply has none), so that
+// consumers need not test for missing keys.
+func (r ExplainedReply) MarshalJSON() ([]byte, error) {
+	type plain ExplainedReply
+	b, err := json.Marshal(plain(r))
+	if err != nil || r.EnhancedCode != "" {
+		return b, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	m["enhanced_code"] = json.RawMessage(`""`)
+	return json.Marshal(m)
 }

@@ -14,6 +14,8 @@ package report
 //     (Action: delayed) whose reply says nothing more specific. "Delivery
 //     time expired after repeated temporary failures".
 //     X.4.7 (RFC 3463 §3.5: delivery time expired) says so directly.
+//   - onhold: the bounce names a failed recipient and says nothing else (no
+//     reply, no status, no known words): "insufficient information".
 //   - filtered: a "no such user" given after DATA. At RCPT the recipient was
 //     accepted, so the refusal after the message content is a recipient-side
 //     filter or rule, not an unknown mailbox ("Rejected after DATA by
@@ -48,6 +50,14 @@ func bncDeliveryReason(er *ExplainedReply, found FoundReply) {
 		gaveUp && transient && er.Reason == "networkerror" && bncConnectFailRE.MatchString(er.Reply),
 		er.Action == "delayed" && vague:
 		bncSetExpired(er)
+	case er.Reason == "undefined" && er.Recipient != "" && found.Code == 0 && found.Enhanced == "" && er.Status == "" && !transient:
+		// The bounce names the recipient as failed but gives no reply, no
+		// status and no words the catalog knows: the reason is on hold,
+		// not undetectable (the taxonomy's onhold: "insufficient
+		// information" about a known failed recipient).
+		er.Reason, er.Cause = "onhold", "bounce.reason-not-given"
+		er.Summary = "the bounce says delivery to this recipient failed but gives no reason"
+		er.Fix = "look for the reason in the receiving side's logs, or retry and read the next bounce; nothing in this one says what to fix"
 	case er.Stage == StageDATA && er.Reason == "userunknown" && !bncEnhancedDetail(er.EnhancedCode, "1.1"):
 		// X.1.1 (RFC 3463: bad destination mailbox address) says the mailbox
 		// does not exist whatever the stage: with PIPELINING (RFC 2920) a

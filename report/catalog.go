@@ -26,6 +26,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -63,6 +64,7 @@ type CatalogEntry struct {
 	Index int    `json:"-"`
 
 	patterns []*regexp.Regexp
+	lits     []string // per pattern: a lower-case ASCII literal every match contains ("" = none known)
 	exclude  []*regexp.Regexp
 }
 
@@ -192,13 +194,14 @@ func (e *CatalogEntry) compile() error {
 			return fmt.Errorf("bad enhanced range %q", x)
 		}
 	}
-	e.patterns, e.exclude = nil, nil
+	e.patterns, e.lits, e.exclude = nil, nil, nil
 	for _, p := range e.Patterns {
 		re, err := regexp.Compile("(?i)" + p)
 		if err != nil {
 			return fmt.Errorf("pattern %q: %w", p, err)
 		}
 		e.patterns = append(e.patterns, re)
+		e.lits = append(e.lits, requiredLiteral(p))
 	}
 	for _, p := range e.Exclude {
 		re, err := regexp.Compile("(?i)" + p)
@@ -252,6 +255,8 @@ type reply struct {
 	enhanced               string // "" = unknown; otherwise canonical "c.s.d"
 	class, subject, detail int
 	text                   string // normalized: prefixes stripped, one line, single spaces
+	lower                  string // text in lower case if it is pure ASCII (literal prefilter)
+	ascii                  bool
 }
 
 var (
@@ -272,9 +277,19 @@ func normalizeReplyText(text string) (norm string, code int, enhanced string) {
 	parts := make([]string, 0, len(lines))
 	for _, l := range lines {
 		l = strings.TrimSpace(l)
-		if m := leadCodeRE.FindStringSubmatchIndex(l); m != nil {
+		// A repeated code ("554 554 5.7.0 ...", common in Diagnostic-Code
+		// fields that quote the reply after their own code) is stripped too.
+		for i := 0; i < 2; i++ {
+			m := leadCodeRE.FindStringSubmatchIndex(l)
+			if m == nil {
+				break
+			}
+			c, _ := strconv.Atoi(l[m[2]:m[3]])
+			if i > 0 && c != code {
+				break
+			}
 			if code == 0 {
-				code, _ = strconv.Atoi(l[m[2]:m[3]])
+				code = c
 			}
 			l = strings.TrimSpace(l[m[1]:])
 		}
@@ -306,6 +321,10 @@ func prepareReply(stage Stage, code int, enhanced, text string) reply {
 	}
 	norm, tcode, tenh := normalizeReplyText(text)
 	r := reply{stage: stage, code: code, text: norm}
+	r.ascii = isASCII(norm)
+	if r.ascii {
+		r.lower = strings.ToLower(norm)
+	}
 	if r.code == 0 {
 		r.code = tcode
 	}
@@ -343,7 +362,11 @@ func (c *Catalog) Explain(stage Stage, code int, enhanced string, text string) E
 	r := prepareReply(stage, code, enhanced, text)
 	ex := Explanation{Stage: r.stage, Code: r.code, EnhancedCode: r.enhanced}
 	if r.enhanced != "" {
-		ex.EnhancedName, _, _ = EnhancedCodeInfo(r.enhanced)
+		// Only registered codes get a name; Microsoft's 5.7.606 and the like
+		// are explained by their catalog entry instead.
+		if name, _, ok := EnhancedCodeInfo(r.enhanced); ok {
+			ex.EnhancedName = name
+		}
 	}
 	var entry *CatalogEntry
 	var matched string
@@ -429,18 +452,22 @@ func (e *CatalogEntry) match(r reply) (bool, string, map[string]string) {
 			return false, "", nil
 		}
 	}
-	for _, x := range e.exclude {
-		if x.MatchString(r.text) {
+	if len(e.patterns) == 0 {
+		if e.excluded(r) {
 			return false, "", nil
 		}
-	}
-	if len(e.patterns) == 0 {
 		return true, "", nil
 	}
-	for _, re := range e.patterns {
+	for i, re := range e.patterns {
+		if r.ascii && e.lits[i] != "" && !strings.Contains(r.lower, e.lits[i]) {
+			continue // cannot match: a required literal is missing
+		}
 		m := re.FindStringSubmatchIndex(r.text)
 		if m == nil {
 			continue
+		}
+		if e.excluded(r) {
+			return false, "", nil
 		}
 		var caps map[string]string
 		for i, name := range re.SubexpNames() {
@@ -455,6 +482,15 @@ func (e *CatalogEntry) match(r reply) (bool, string, map[string]string) {
 		return true, r.text[m[0]:m[1]], caps
 	}
 	return false, "", nil
+}
+
+func (e *CatalogEntry) excluded(r reply) bool {
+	for _, x := range e.exclude {
+		if x.MatchString(r.text) {
+			return true
+		}
+	}
+	return false
 }
 
 func stageIn(s Stage, list []Stage) bool {
@@ -535,4 +571,55 @@ func enhancedIn(r reply, pats []string) bool {
 		}
 	}
 	return false
+}
+
+// requiredLiteral returns a lower-case ASCII string that every match of the
+// case-insensitive pattern must contain, or "" if none is known. Explain uses
+// it to skip most regular expressions with a substring test: the catalog has
+// hundreds of patterns and a reply matches few of them.
+func requiredLiteral(pattern string) string {
+	re, err := syntax.Parse(pattern, syntax.Perl|syntax.FoldCase)
+	if err != nil {
+		return ""
+	}
+	lit := literalOf(re.Simplify())
+	for i := 0; i < len(lit); i++ {
+		if lit[i] >= 0x80 {
+			return ""
+		}
+	}
+	return strings.ToLower(lit)
+}
+
+func literalOf(re *syntax.Regexp) string {
+	switch re.Op {
+	case syntax.OpLiteral:
+		return string(re.Rune)
+	case syntax.OpCapture, syntax.OpPlus:
+		return literalOf(re.Sub[0])
+	case syntax.OpRepeat:
+		if re.Min >= 1 {
+			return literalOf(re.Sub[0])
+		}
+	case syntax.OpConcat:
+		// Any part of a concatenation is required; adjacent literals
+		// are merged by the parser, so the longest part is the best filter.
+		best := ""
+		for _, sub := range re.Sub {
+			if l := literalOf(sub); len(l) > len(best) {
+				best = l
+			}
+		}
+		return best
+	}
+	return ""
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -410,3 +410,92 @@ func BenchmarkExplain(b *testing.B) {
 		c.Explain(x.Stage, x.Code, x.Enhanced, x.Text)
 	}
 }
+
+func TestExplainOddInput(t *testing.T) {
+	long := strings.Repeat("550-5.7.1 blah ", 20000)
+	for _, in := range []struct {
+		code           int
+		enhanced, text string
+	}{
+		{-1, "", ""}, {999, "9.9.9", "x"}, {0, "", ""}, {550, "5.7", "\x00\xff"}, {421, "", long}, {0, "5.999.999", ""},
+	} {
+		ex := Explain(Stage("bogus"), in.code, in.enhanced, in.text)
+		if ex.Cause == "" || ex.Reason == "" || ex.Summary == "" {
+			t.Errorf("Explain(%d, %q, %.20q) = %+v", in.code, in.enhanced, in.text, ex)
+		}
+	}
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	tests := map[string]string{
+		`User unknown in local recipient table`: "user unknown in local recipient table",
+		`blocked using (?P<zone>[a-z0-9.]+)`:    "blocked using ",
+		`(?:HELO|EHLO).{0,40}rejected`:          "rejected",
+		`no such (?:user|mailbox)`:              "no such ",
+		`spam|virus`:                            "",
+		`\bDMARC\b`:                             "dmarc",
+		`(?:abc)?`:                              "",
+		`Сертификат .{0,40}недействителен`: "", // not ASCII: no prefilter
+		`unroute?able address`:  "able address",
+		`\[(?P<ts>TSS?\d{2})\]`: "ts",
+	}
+	for in, want := range tests {
+		if got := requiredLiteral(in); got != want {
+			t.Errorf("requiredLiteral(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestPrefilterIsExact: the literal prefilter never changes which entry
+// wins, on every example, near miss and seed reply.
+func TestPrefilterIsExact(t *testing.T) {
+	c := mustCatalog(t)
+	var inputs []CatalogExample
+	for _, e := range c.Entries {
+		inputs = append(inputs, e.Examples...)
+		inputs = append(inputs, e.NearMiss...)
+	}
+	for _, r := range loadSeedReplies(t) {
+		inputs = append(inputs, CatalogExample{r.stage, r.code, r.enhanced, r.text})
+	}
+	first := func(r reply) string {
+		for _, e := range c.Entries {
+			if ok, _, _ := e.match(r); ok {
+				return e.ID
+			}
+		}
+		return ""
+	}
+	for _, x := range inputs {
+		r := prepareReply(x.Stage, x.Code, x.Enhanced, x.Text)
+		with := first(r)
+		r.ascii, r.lower = false, ""
+		if without := first(r); with != without {
+			t.Errorf("%+v: %s with the prefilter, %s without", x, with, without)
+		}
+	}
+}
+
+func TestNormalizeReplyText(t *testing.T) {
+	tests := []struct {
+		in, want string
+		code     int
+		enhanced string
+	}{
+		{"550-5.7.26 Unauthenticated email from\r\n550-5.7.26 example.com is not\n550 5.7.26 accepted.", "Unauthenticated email from example.com is not accepted.", 550, "5.7.26"},
+		{"554 554 5.7.0 Header error (state 18).", "Header error (state 18).", 554, "5.7.0"},
+		{"554 (#5.3.0) Virus discovered", "Virus discovered", 554, "5.3.0"},
+		{"#554 5.7.1: The message was block", "The message was block", 554, "5.7.1"},
+		{"550-5.7.1 [192.0.2.1] does not have a PTR 550-5.7.1 record setup", "[192.0.2.1] does not have a PTR record setup", 550, "5.7.1"},
+		{"550 5.7.1 text 550 5.7.1 more", "text more", 550, "5.7.1"},
+		{"mailbox full", "mailbox full", 0, ""},
+		{"4.16.55.1 not an enhanced code", "4.16.55.1 not an enhanced code", 0, ""},
+		{"2500 is not a code", "2500 is not a code", 0, ""},
+	}
+	for _, tt := range tests {
+		got, code, enh := normalizeReplyText(tt.in)
+		if got != tt.want || code != tt.code || enh != tt.enhanced {
+			t.Errorf("normalizeReplyText(%q) = %q, %d, %q; want %q, %d, %q", tt.in, got, code, enh, tt.want, tt.code, tt.enhanced)
+		}
+	}
+}

@@ -339,13 +339,15 @@ func mimeSplitMultipart(body []byte, boundary string) [][]byte {
 // declared boundary does not match their body.
 func mimeGuessBoundary(body []byte) string {
 	rest := body
-	for n := 0; len(rest) > 0 && n < 5000; n++ {
+	tried := 0
+	for n := 0; len(rest) > 0 && n < 5000 && tried < 8; n++ {
 		line, next := mimeCutLine(rest)
 		rest = next
 		t := bytes.TrimRight(line, " \t\r")
 		if len(t) < 4 || len(t) > 72 || !bytes.HasPrefix(t, []byte("--")) || bytes.IndexByte(t, ' ') >= 0 {
 			continue
 		}
+		tried++ // each try scans the body: a handful at most
 		cand := t[2:]
 		if bytes.Count(body, append([]byte("\n--"), cand...)) >= 2 {
 			return string(cand)

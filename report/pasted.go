@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // FoundReply is one SMTP reply found in text.
@@ -78,6 +79,7 @@ func StageFromText(text string) Stage {
 	// The phrases may be wrapped over lines ("(in reply to\n RCPT TO
 	// command)"): match them on the joined text, except the transcript's
 	// ">>> COMMAND", which is a line of its own.
+	text = pstCap(text, 64<<10)
 	joined := pstSpaceRE.ReplaceAllString(text, " ")
 	for i, re := range pstStageREs {
 		if i == 2 {
@@ -191,10 +193,20 @@ func FindReply(text string) FoundReply {
 	}
 	if pick != nil {
 		r.Code, r.Enhanced = pick.code, pick.enh
-		rest := []string{lines[pick.line][pick.col:]}
-		for _, l := range lines[pick.line+1:] {
-			// Transcript continuation lines: "<<< 550-5.7.1 more text".
-			rest = append(rest, pstTranscriptRE.ReplaceAllString(l, ""))
+		first := lines[pick.line][pick.col:]
+		rest := []string{first}
+		if pick.col > 0 && strings.HasSuffix(strings.TrimRight(lines[pick.line][:pick.col], " "), "'") {
+			// Exchange quotes the reply: "Remote Server returned '550 …'".
+			// The reply ends at the closing quote.
+			if k := strings.LastIndexByte(first, '\''); k > 0 {
+				first = first[:k]
+			}
+			rest = []string{first}
+		} else {
+			for _, l := range lines[pick.line+1:] {
+				// Transcript continuation lines: "<<< 550-5.7.1 more text".
+				rest = append(rest, pstTranscriptRE.ReplaceAllString(l, ""))
+			}
 		}
 		r.Text = pstJoin(rest)
 		// A command line (">>> RCPT To:") before the reply names its stage.
@@ -234,6 +246,17 @@ func FindReply(text string) FoundReply {
 	return r
 }
 
+var pstInnerCodeREs sync.Map // code -> *regexp.Regexp
+
+func pstInnerCodeRE(code string) *regexp.Regexp {
+	if re, ok := pstInnerCodeREs.Load(code); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(`\s` + code + `[ -](?:#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s)?`)
+	pstInnerCodeREs.Store(code, re)
+	return re
+}
+
 // pstStripInnerCodes removes the reply-code prefixes of continuation lines
 // that a relaying MTA folded into one line ("550-5.7.1 Messages with
 // multiple 550-5.7.1 addresses …"): they split the text's words and are
@@ -243,7 +266,7 @@ func pstStripInnerCodes(text string, code int) string {
 	if !strings.Contains(text[min(len(text), 4):], c) {
 		return text
 	}
-	re := regexp.MustCompile(`\s` + c + `[ -](?:#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s)?`)
+	re := pstInnerCodeRE(c)
 	head := text[:min(len(text), 4)]
 	return head + re.ReplaceAllString(text[len(head):], " ")
 }
@@ -395,7 +418,6 @@ var (
 	pstPostfixToRE  = regexp.MustCompile(`\bto=<([^>]*)>`)
 	pstPostfixDSNRE = regexp.MustCompile(`\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})\b`)
 	pstRelayRE      = regexp.MustCompile(`\brelay=([^,\s]+)`)
-	pstExchangeRE   = regexp.MustCompile(`(?i)remote server returned\s*'`)
 )
 
 // ExplainText explains pasted text that is not a whole message: Postfix

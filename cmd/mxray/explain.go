@@ -35,7 +35,7 @@ type explainInput struct {
 }
 
 func (e explainInput) DetailLines() []string {
-	out := []string{fmt.Sprintf("input: %s (%s), %d explained %s", e.Source, e.Kind, e.Replies, plural(e.Replies, "reply", "replies"))}
+	out := []string{fmt.Sprintf("input: %s (%s), %d explained %s", e.Source, e.Kind, e.Replies, explainPlural(e.Replies, "reply", "replies"))}
 	if e.Subject != "" {
 		out = append(out, "subject: "+e.Subject)
 	}
@@ -49,7 +49,7 @@ func (e explainInput) DetailLines() []string {
 	return out
 }
 
-func plural(n int, one, many string) string {
+func explainPlural(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}

@@ -70,7 +70,7 @@ func TestExplainCommand(t *testing.T) {
 				t.Fatalf("command %q, %d replies, want %d\n%s", rep.Command, len(replies), len(tc.recipients), out)
 			}
 			for i, r := range replies {
-				for _, field := range []string{"stage", "code", "reason", "cause", "permanent", "action_by", "fix"} {
+				for _, field := range []string{"stage", "code", "enhanced_code", "reason", "cause", "permanent", "action_by", "fix"} {
 					if _, ok := r[field]; !ok {
 						t.Errorf("reply %d lacks %q: %v", i, field, r)
 					}
