@@ -473,6 +473,20 @@ func ExplainText(text string, opt ExplainOptions) *Explained {
 		return ex
 	}
 	lines := strings.Split(text, "\n")
+	// Pasted delivery-status fields (the DSN part of a bounce, RFC 3464).
+	if bncDSNInTextRE.MatchString(text) {
+		if d := ParseDSN(text); len(d.Recipients) > 0 {
+			ex.Kind = "dsn"
+			var others []string
+			for _, r := range d.Recipients {
+				others = append(others, strings.ToLower(r.FinalRecipient))
+			}
+			for _, r := range d.Recipients {
+				ex.Replies = append(ex.Replies, explainDSNRecipient(r, lines, others, opt))
+			}
+			return ex
+		}
+	}
 	startsWithReply := pstReplyStartRE.MatchString(strings.TrimSpace(text))
 	for _, r := range bncBodyRecipients(&Part{}, lines) {
 		er := r.explain(opt)

@@ -65,6 +65,8 @@ func TestExplainTextForms(t *testing.T) {
 			"log", []string{"a@b.example", "c@d.example"}, "postfix-log", StageRCPT, 550},
 		{"exim text, two recipients", "A message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:\n\n  a@example.com\n    SMTP error from remote mail server after RCPT TO:<a@example.com>:\n    host mx.example.com [192.0.2.2]: 550 5.1.1 No such user\n  b@example.org\n    SMTP error from remote mail server after RCPT TO:<b@example.org>:\n    host mx.example.org [192.0.2.3]: 552 5.2.2 Mailbox full\n",
 			"bounce-text", []string{"a@example.com", "b@example.org"}, "exim", StageRCPT, 550},
+		{"pasted DSN fields", "Final-Recipient: rfc822; u@example.com\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; mx.example.com\nDiagnostic-Code: smtp; 550 5.1.1 <u@example.com>: Recipient address rejected: User unknown",
+			"dsn", []string{"u@example.com"}, "dsn", StageUnknown, 550},
 		{"exchange ndr", "Delivery has failed to these recipients or groups:\n\nu@example.com\nRemote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'",
 			"bounce-text", []string{"u@example.com"}, "exchange-ndr", StageUnknown, 550},
 	}
