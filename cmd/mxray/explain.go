@@ -217,8 +217,22 @@ func explainFinding(r report.ExplainedReply) report.Finding {
 		Subject:    r.Recipient,
 		Summary:    r.Summary,
 		Evidence:   ev,
-		Cause:      r.Cause,
+		Cause:      explainCause(r.Cause, r.Reason, r.Permanent, string(r.ActionBy)),
 		Fix:        r.Fix,
 		References: r.References,
 	}
+}
+
+// explainCause is the "why" line of an explained reply: the catalog's cause
+// id and reason class, whether to retry, and who must act.
+func explainCause(cause, reason string, permanent bool, actionBy string) string {
+	retry := "temporary: the sender's server retries"
+	if permanent {
+		retry = "permanent: retrying unchanged will fail again"
+	}
+	s := fmt.Sprintf("catalog cause %s (reason class %s); %s", cause, reason, retry)
+	if actionBy != "" {
+		s += "; to act: " + actionBy
+	}
+	return s
 }
