@@ -170,6 +170,17 @@ func startPostfix(t testing.TB, zone string, recipients []string) *postfixPeer {
 		_ = os.RemoveAll(dir)
 	})
 
+	// Nothing may answer on the listener addresses before the instance
+	// starts: a system MTA bound to *:25 would take them, and the test would
+	// talk to it instead.
+	listeners := []string{pf.Addr, pf.Early, pf.Screen, pf.Rate, pf.BadTLS}
+	for _, addr := range listeners {
+		if c, err := net.DialTimeout("tcp", addr, 500*time.Millisecond); err == nil {
+			c.Close()
+			t.Fatalf("%s already accepts connections before the test's Postfix starts (a system MTA listening on *:25?)", addr)
+		}
+	}
+
 	pf.DNS = dnstest.StartAt(t, postfixDNS, zone)
 	pf.writeConfig(t, recipients)
 
@@ -181,7 +192,13 @@ func startPostfix(t testing.TB, zone string, recipients []string) *postfixPeer {
 	if err := runWithin(cmd, 30*time.Second); err != nil {
 		t.Fatalf("starting Postfix: %v\n%s\nPostfix log:\n%s", err, buf.String(), pf.Log())
 	}
-	for _, addr := range []string{pf.Addr, pf.Early, pf.Rate, pf.BadTLS} {
+	if pf.masterPID() == 0 {
+		t.Fatalf("no Postfix master running after start:\n%s\nPostfix log:\n%s", buf.String(), pf.Log())
+	}
+	for _, addr := range listeners {
+		if addr == pf.Screen {
+			continue // postscreen's greeting test would hold the check 2 s
+		}
 		if err := waitGreeting(addr, 20*time.Second); err != nil {
 			t.Fatalf("Postfix did not greet on %s: %v\nPostfix log:\n%s", addr, err, pf.Log())
 		}

@@ -400,6 +400,31 @@ func TestPostfixDryRun(t *testing.T) {
 		}
 	})
 
+	// Postfix's view of the probe as a client: no protocol complaints, and
+	// a connection dropped without QUIT only where the probe was refused at
+	// the greeting with a code that does not ask for one.
+	t.Run("Postfix saw well-formed SMTP", func(t *testing.T) {
+		log := pf.Log()
+		for _, bad := range []string{"improper command pipelining", "non-SMTP command", "too many errors",
+			"SSL_accept error", "timeout after", "unknown command", "syntax error"} {
+			if strings.Contains(log, bad) {
+				t.Errorf("Postfix logged %q", bad)
+			}
+		}
+		// After a 421 Postfix closes the connection itself; after its 450
+		// greeting it waits for commands, and the probe's hang-up is a
+		// "lost connection".
+		hungUp := 0
+		for _, r := range runs {
+			if r.sc.noQuit && r.s.Greeting != nil && r.s.Greeting.Code != 421 {
+				hungUp++
+			}
+		}
+		if n := strings.Count(log, "lost connection after"); n != hungUp {
+			t.Errorf("Postfix logged %d lost connections, want %d", n, hungUp)
+		}
+	})
+
 	// The safety invariant, over every session above.
 	t.Run("no DATA, BDAT or message reached Postfix", func(t *testing.T) {
 		checkNothingDelivered(t, pf, runs, 5*time.Second, t.Errorf)
