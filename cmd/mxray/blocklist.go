@@ -16,14 +16,23 @@ import (
 	"github.com/mxray/mxray/report"
 )
 
-// blocklistMaxInFlight is the resolver's bound on queries in flight for
-// 'mxray blocklist'. One target against the default lists is about 30
-// queries (the target, and each list's two RFC 5782 test points, in one
-// round), so 128 lets a few targets proceed at once while staying a bounded,
-// modest load on the local resolver; each blocklist sees at most a few
-// queries at a time from us (dnscheck.DefaultDNSBLConcurrency spreads the
-// checks across lists).
-const blocklistMaxInFlight = 128
+// blocklistInFlight is the resolver's bound on queries in flight for
+// 'mxray blocklist': enough for one target's whole first round — the query
+// on each list and each list's two RFC 5782 test points (3 per list) — so
+// one target costs about two round trips whatever the number of lists, and
+// never more than 256, a bounded, modest load on the local resolver. Each
+// blocklist itself sees at most a few queries at a time from us
+// (dnscheck.DefaultDNSBLConcurrency spreads the checks across lists).
+func blocklistInFlight(lists int) int {
+	n := 3*lists + 16
+	if n < 64 {
+		n = 64
+	}
+	if n > 256 {
+		n = 256
+	}
+	return n
+}
 
 func init() {
 	register(command{name: "blocklist", order: 60, summary: "listed / not listed / unknown on each DNS blocklist, with the list's meaning and delisting page",
@@ -142,7 +151,11 @@ func runBlocklist(ctx context.Context, stdio IO, args []string) int {
 	if err != nil {
 		return usageError(stdio, "blocklist", "%v", err)
 	}
-	res, err := blocklistResolver(g)
+	lists, _, err := dnscheck.SelectDNSBLs(sel)
+	if err != nil {
+		return usageError(stdio, "blocklist", "%v", err)
+	}
+	res, err := blocklistResolver(g, blocklistInFlight(len(lists)))
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "mxray blocklist: %v\n", err)
 		return report.ExitUnknown
@@ -185,7 +198,7 @@ func blocklistSection(ctx context.Context, res *dnscheck.Client, sel dnscheck.DN
 }
 
 // blocklistResolver is g.resolver() with a larger bound on queries in flight.
-func blocklistResolver(g *globalFlags) (*dnscheck.Client, error) {
+func blocklistResolver(g *globalFlags, inFlight int) (*dnscheck.Client, error) {
 	servers := g.resolvers
 	if len(servers) == 0 {
 		var err error
@@ -193,7 +206,7 @@ func blocklistResolver(g *globalFlags) (*dnscheck.Client, error) {
 			return nil, fmt.Errorf("%w (use --resolver ADDR)", err)
 		}
 	}
-	return dnscheck.NewClient(servers, dnscheck.Options{MaxInFlight: blocklistMaxInFlight})
+	return dnscheck.NewClient(servers, dnscheck.Options{MaxInFlight: inFlight})
 }
 
 // readTargets reads whitespace-separated targets; '#' starts a comment.
