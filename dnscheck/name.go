@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -26,15 +27,23 @@ func NormalizeDomain(input string) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("%w: empty", ErrBadDomain)
 	}
+	s = strings.TrimSuffix(s, ".")
 	if ip := net.ParseIP(strings.Trim(s, "[]")); ip != nil {
 		return "", fmt.Errorf("%w: %q is an IP address, not a domain", ErrBadDomain, input)
 	}
-	s = strings.TrimSuffix(s, ".")
 	if s == "" || strings.HasPrefix(s, ".") || strings.Contains(s, "..") {
 		return "", fmt.Errorf("%w: %q has an empty label", ErrBadDomain, input)
 	}
+	if !utf8.ValidString(s) {
+		return "", fmt.Errorf("%w: %q is not valid UTF-8", ErrBadDomain, input)
+	}
 	ascii, err := idnaProfile.ToASCII(s)
 	if err != nil {
+		return "", fmt.Errorf("%w: %q: %v", ErrBadDomain, input, err)
+	}
+	// An A-label must decode to a valid U-label (RFC 5891 §5.4): "xn--zn7c"
+	// is ASCII, but not a name anyone can register.
+	if _, err := idnaProfile.ToUnicode(ascii); err != nil {
 		return "", fmt.Errorf("%w: %q: %v", ErrBadDomain, input, err)
 	}
 	ascii = strings.ToLower(ascii)
@@ -58,6 +67,12 @@ func NormalizeDomain(input string) (string, error) {
 		if label[0] == '-' || label[len(label)-1] == '-' {
 			return "", fmt.Errorf("%w: label %q starts or ends with a hyphen", ErrBadDomain, label)
 		}
+	}
+	labels := strings.Split(ascii, ".")
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		// RFC 3696 §2: top-level domains are never all-numeric; such a
+		// name is a mistyped address.
+		return "", fmt.Errorf("%w: %q ends in the all-numeric label %q; top-level domains are never numeric (an IP address?)", ErrBadDomain, input, tld)
 	}
 	if !strings.Contains(ascii, ".") {
 		// A single label is not a mail domain on the internet (RFC 7085 dotless domains are not usable for mail).

@@ -40,6 +40,8 @@ func TestNormalizeDomain(t *testing.T) {
 		"user@example.com":                "",
 		"-bad.example.com":                "hyphen",
 		"localhost":                       "single label",
+		"0.0.0.0.":                        "IP address",
+		"1.2.3.4.5":                       "all-numeric",
 	}
 	for in, frag := range bad {
 		_, err := NormalizeDomain(in)
