@@ -521,9 +521,21 @@ func (s *Session) transactionFindings(f mk) []report.Finding {
 			x.References = []string{"RFC 5321 §3.3", "RFC 3834 §2"}
 			out = append(out, x)
 		} else if rnd.Reply.Permanent() {
-			x := f("smtp.unknown-recipient-rejected", report.OK, "unknown recipients are rejected at RCPT TO")
-			x.Evidence = []string{rcptLine(rnd)}
-			out = append(out, x)
+			// Conclusive only when the refusal is about the recipient: the
+			// catalog says "userunknown", or the same client was accepted for
+			// postmaster. A client refused for itself (blocklisted, no PTR)
+			// gets the same 5xx for every RCPT, which proves nothing.
+			if rnd.Reply.Explain.Reason == "userunknown" || (havePM && pm.Accepted()) {
+				x := f("smtp.unknown-recipient-rejected", report.OK, "unknown recipients are rejected at RCPT TO")
+				x.Evidence = []string{rcptLine(rnd)}
+				out = append(out, x)
+			} else {
+				x := f("smtp.unknown-recipient-untested", report.Unknown, "whether unknown recipients are rejected could not be observed: the random recipient was refused for another reason ("+rnd.Reply.Explain.Reason+")")
+				x.Evidence = []string{rcptLine(rnd)}
+				x.Cause = rnd.Reply.Explain.Summary
+				x.Fix = rnd.Reply.Explain.Fix
+				out = append(out, x)
+			}
 		}
 	}
 	if rel, ok := s.Rcpt(RcptRelay); ok && rel.Reply != nil {
@@ -535,9 +547,17 @@ func (s *Session) transactionFindings(f mk) []report.Finding {
 			x.Fix = "relay only for your own domains and authenticated users (Postfix: smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, defer_unauth_destination)"
 			x.References = []string{"RFC 5321 §3.6.1", "RFC 5321 §7.1", "RFC 2505"}
 			out = append(out, x)
-		case rel.Reply.Permanent():
+		case rel.Reply.Permanent() && (rel.Reply.Explain.Reason == "norelaying" || (havePM && pm.Accepted())):
+			// As above: the refusal must be about the foreign recipient, not
+			// about this client.
 			x := f("smtp.relay-denied", report.OK, "relaying to other domains is refused")
 			x.Evidence = []string{rcptLine(rel)}
+			out = append(out, x)
+		case rel.Reply.Permanent():
+			x := f("smtp.relay-untested", report.Unknown, "whether the server relays could not be observed: the foreign recipient was refused for another reason ("+rel.Reply.Explain.Reason+")")
+			x.Evidence = []string{rcptLine(rel)}
+			x.Cause = rel.Reply.Explain.Summary
+			x.Fix = rel.Reply.Explain.Fix
 			out = append(out, x)
 		}
 	}

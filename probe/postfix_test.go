@@ -193,6 +193,10 @@ type postfixScenario struct {
 // it refuses.
 var neverFindings = []string{"smtp.open-relay", "smtp.catch-all", "smtp.protocol-error", "smtp.tls-handshake-failed"}
 
+// A client that is refused for itself proves nothing about recipients or
+// relaying; these findings must then be absent (checked per scenario).
+var clientRefusedNever = []string{"smtp.unknown-recipient-rejected", "smtp.relay-denied"}
+
 func reply(stage report.Stage, code int, enhanced, textRE, class string) *wantReply {
 	return &wantReply{stage, code, enhanced, regexp.MustCompile(textRE), class}
 }
@@ -253,6 +257,19 @@ func postfixScenarios() []postfixScenario {
 			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
 			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed")},
 		}),
+		{
+			// A refused client gets the same 554 for every RCPT: the catch-all
+			// and relay probes must say "could not observe", not "ok".
+			name: "listed client: recipient and relay tests inconclusive", client: "127.0.1.11", helo: "listed.client.test",
+			domain: postfixDomain, wantStatus: probe.StatusOK,
+			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure,
+				"smtp.unknown-recipient-untested": report.Unknown, "smtp.relay-untested": report.Unknown},
+			want: map[probe.RcptKind]wantReply{
+				probe.RcptPostmaster: *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
+				probe.RcptRandom:     *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
+				probe.RcptRelay:      *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
+			},
+		},
 		postmasterOnly(postfixScenario{
 			name: "client without PTR 450 4.7.25 at RCPT", client: "127.0.1.12", helo: "nameless.client.test",
 			findings: map[string]report.Severity{"smtp.postmaster-deferred": report.Unknown},
@@ -646,6 +663,13 @@ func checkFindings(t *testing.T, sc postfixScenario, s *probe.Session) {
 	for _, id := range neverFindings {
 		if _, ok := got[id]; ok {
 			t.Errorf("finding %s reported against Postfix; findings:\n%s", id, strings.Join(list, "\n"))
+		}
+	}
+	if sc.client == "127.0.1.11" { // the blocklisted client
+		for _, id := range clientRefusedNever {
+			if _, ok := got[id]; ok {
+				t.Errorf("finding %s reported for a client refused for itself; findings:\n%s", id, strings.Join(list, "\n"))
+			}
 		}
 	}
 }
