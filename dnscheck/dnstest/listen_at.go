@@ -11,8 +11,6 @@ import (
 	"fmt"
 	"net"
 	"testing"
-
-	"github.com/miekg/dns"
 )
 
 // StartAt is Start on a fixed address ("127.0.1.53:53"), UDP and TCP. It
@@ -43,8 +41,8 @@ func NewAt(addr, zone string) (*Server, error) {
 	if port == "0" {
 		return nil, fmt.Errorf("listen address %q: needs a fixed port (use New for an ephemeral one)", addr)
 	}
-	s := &Server{records: map[string][]dns.RR{}, names: map[string]bool{}, soas: map[string]*dns.SOA{}, faults: map[faultKey]Fault{}}
-	if err := s.AddZone(zone); err != nil {
+	s, err := newServer(zone)
+	if err != nil {
 		return nil, err
 	}
 	pc, err := net.ListenPacket("udp", addr)
@@ -56,15 +54,6 @@ func NewAt(addr, zone string) (*Server, error) {
 		pc.Close()
 		return nil, err
 	}
-	s.Addr = addr
-	s.udp = &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serveUDP)}
-	s.tcp = &dns.Server{Listener: l, Handler: dns.HandlerFunc(s.serveTCP)}
-	started := make(chan struct{}, 2)
-	s.udp.NotifyStartedFunc = func() { started <- struct{}{} }
-	s.tcp.NotifyStartedFunc = func() { started <- struct{}{} }
-	go s.udp.ActivateAndServe()
-	go s.tcp.ActivateAndServe()
-	<-started
-	<-started
+	s.serve2(pc, l)
 	return s, nil
 }

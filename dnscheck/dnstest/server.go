@@ -75,11 +75,20 @@ func Start(t testing.TB, zone string) *Server {
 
 // New is Start without a testing.TB, for benchmarks' helpers and fuzzers.
 func New(zone string) (*Server, error) {
-	s := &Server{records: map[string][]dns.RR{}, names: map[string]bool{}, soas: map[string]*dns.SOA{}, faults: map[faultKey]Fault{}}
-	if err := s.AddZone(zone); err != nil {
+	s, err := newServer(zone)
+	if err != nil {
 		return nil, err
 	}
 	if err := s.listen(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// newServer loads the zone into a server that does not listen yet.
+func newServer(zone string) (*Server, error) {
+	s := &Server{records: map[string][]dns.RR{}, names: map[string]bool{}, soas: map[string]*dns.SOA{}, faults: map[faultKey]Fault{}}
+	if err := s.AddZone(zone); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -197,19 +206,24 @@ func (s *Server) listen() error {
 			lastErr = err
 			continue
 		}
-		s.Addr = addr
-		s.udp = &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serveUDP)}
-		s.tcp = &dns.Server{Listener: l, Handler: dns.HandlerFunc(s.serveTCP)}
-		started := make(chan struct{}, 2)
-		s.udp.NotifyStartedFunc = func() { started <- struct{}{} }
-		s.tcp.NotifyStartedFunc = func() { started <- struct{}{} }
-		go s.udp.ActivateAndServe()
-		go s.tcp.ActivateAndServe()
-		<-started
-		<-started
+		s.serve2(pc, l)
 		return nil
 	}
 	return fmt.Errorf("no free UDP+TCP port pair: %v", lastErr)
+}
+
+// serve2 serves UDP and TCP on the two listeners and returns once both run.
+func (s *Server) serve2(pc net.PacketConn, l net.Listener) {
+	s.Addr = l.Addr().String()
+	s.udp = &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serveUDP)}
+	s.tcp = &dns.Server{Listener: l, Handler: dns.HandlerFunc(s.serveTCP)}
+	started := make(chan struct{}, 2)
+	s.udp.NotifyStartedFunc = func() { started <- struct{}{} }
+	s.tcp.NotifyStartedFunc = func() { started <- struct{}{} }
+	go s.udp.ActivateAndServe()
+	go s.tcp.ActivateAndServe()
+	<-started
+	<-started
 }
 
 func (s *Server) serveUDP(w dns.ResponseWriter, r *dns.Msg) { s.serve(w, r, true) }
