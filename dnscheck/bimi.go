@@ -58,32 +58,18 @@ func (b *BIMIRecord) Declined() bool { return b.Logo == "" && b.Authority == "" 
 // separated by ";". l= and a= must be https: URLs when not empty.
 func ParseBIMI(txt string) (*BIMIRecord, error) {
 	rec := &BIMIRecord{Raw: txt}
-	fields := strings.Split(txt, ";")
-	if strings.Trim(fields[0], " \t") != "v=BIMI1" {
-		return nil, fmt.Errorf("the record must start with \"v=BIMI1\", got %q", stsTruncate(fields[0], 40))
+	fields, err := splitVersionedRecord(txt, "v=BIMI1", true)
+	if err != nil {
+		return nil, err
 	}
 	seen := map[string]bool{}
-	for i, f := range fields[1:] {
-		f = strings.Trim(f, " \t")
-		if f == "" {
-			if i == len(fields)-2 {
-				break
-			}
-			return nil, fmt.Errorf("empty field between \";\" delimiters")
-		}
-		name, value, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("field %q has no \"=\"", stsTruncate(f, 40))
-		}
-		name = strings.Trim(name, " \t")
-		value = strings.Trim(value, " \t")
+	for _, fld := range fields {
+		name, value := fld.Name, fld.Value
 		if seen[name] {
 			return nil, fmt.Errorf("the tag %q appears twice", name)
 		}
 		seen[name] = true
 		switch name {
-		case "v":
-			return nil, fmt.Errorf("the tag \"v\" appears twice")
 		case "l":
 			rec.Logo = value
 		case "a":

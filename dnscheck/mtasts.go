@@ -52,22 +52,22 @@ type MTASTSRecord struct {
 	Extensions []PolicyField `json:"extensions,omitempty"`
 }
 
-// ParseMTASTSRecord parses one TXT record (its strings already joined)
-// against the grammar of RFC 8461 §3.1:
-//
-//	sts-text-record = sts-version 1*(sts-field-delim sts-field) [sts-field-delim]
-//	sts-version     = %s"v=STSv1"
-//	sts-id          = %s"id=" 1*32(ALPHA / DIGIT)
-//	sts-extension   = sts-ext-name "=" sts-ext-value
-//
-// Whitespace around ";" is accepted (sts-field-delim = *WSP ";" *WSP).
-func ParseMTASTSRecord(txt string) (*MTASTSRecord, error) {
-	rec := &MTASTSRecord{Raw: txt}
+// splitVersionedRecord splits the ";"-separated fields of an MTA-STS,
+// TLS-RPT or BIMI record (RFC 8461 §3.1, RFC 8460 §3, BIMI §4.2): the
+// first field must be exactly version (trailing blanks allowed), a trailing
+// ";" is allowed, an empty field elsewhere is not, every field is
+// name=value, and "v" cannot appear again. trim also removes blanks around
+// "=" (BIMI's grammar allows them; the other two do not).
+func splitVersionedRecord(txt, version string, trim bool) ([]PolicyField, error) {
 	fields := strings.Split(txt, ";")
-	if strings.TrimRight(fields[0], " \t") != "v=STSv1" {
-		return nil, fmt.Errorf("the record must start with \"v=STSv1\" (case-sensitive), got %q", stsTruncate(fields[0], 40))
+	first := strings.TrimRight(fields[0], " \t")
+	if trim {
+		first = strings.Trim(first, " \t")
 	}
-	rec.Version = "STSv1"
+	if first != version {
+		return nil, fmt.Errorf("the record must start with %q (case-sensitive), got %q", version, stsTruncate(fields[0], 40))
+	}
+	var out []PolicyField
 	for i, f := range fields[1:] {
 		f = strings.Trim(f, " \t")
 		if f == "" {
@@ -80,6 +80,35 @@ func ParseMTASTSRecord(txt string) (*MTASTSRecord, error) {
 		if !ok {
 			return nil, fmt.Errorf("field %q has no \"=\"", stsTruncate(f, 40))
 		}
+		if trim {
+			name, value = strings.Trim(name, " \t"), strings.Trim(value, " \t")
+		}
+		if name == "v" {
+			return nil, fmt.Errorf("the field \"v\" appears twice")
+		}
+		out = append(out, PolicyField{name, value})
+	}
+	return out, nil
+}
+
+// ParseMTASTSRecord parses one TXT record (its strings already joined)
+// against the grammar of RFC 8461 §3.1:
+//
+//	sts-text-record = sts-version 1*(sts-field-delim sts-field) [sts-field-delim]
+//	sts-version     = %s"v=STSv1"
+//	sts-id          = %s"id=" 1*32(ALPHA / DIGIT)
+//	sts-extension   = sts-ext-name "=" sts-ext-value
+//
+// Whitespace around ";" is accepted (sts-field-delim = *WSP ";" *WSP).
+func ParseMTASTSRecord(txt string) (*MTASTSRecord, error) {
+	rec := &MTASTSRecord{Raw: txt}
+	fields, err := splitVersionedRecord(txt, "v=STSv1", false)
+	if err != nil {
+		return nil, err
+	}
+	rec.Version = "STSv1"
+	for _, fld := range fields {
+		name, value := fld.Name, fld.Value
 		switch name {
 		case "id":
 			if rec.ID != "" {
@@ -89,8 +118,6 @@ func ParseMTASTSRecord(txt string) (*MTASTSRecord, error) {
 				return nil, fmt.Errorf("id=%q must be 1 to 32 letters and digits", stsTruncate(value, 40))
 			}
 			rec.ID = value
-		case "v":
-			return nil, fmt.Errorf("the field \"v\" appears twice")
 		default:
 			if !isSTSExtName(name) {
 				return nil, fmt.Errorf("field name %q is not valid (letters, digits, '_', '-', '.'; at most 32)", stsTruncate(name, 40))

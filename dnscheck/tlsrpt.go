@@ -53,26 +53,14 @@ type TLSRPTURI struct {
 // its Error set; the record is an error only when no URI is usable.
 func ParseTLSRPT(txt string) (*TLSRPTRecord, error) {
 	rec := &TLSRPTRecord{Raw: txt}
-	fields := strings.Split(txt, ";")
-	if strings.TrimRight(fields[0], " \t") != "v=TLSRPTv1" {
-		return nil, fmt.Errorf("the record must start with \"v=TLSRPTv1\", got %q", stsTruncate(fields[0], 40))
+	fields, err := splitVersionedRecord(txt, "v=TLSRPTv1", false)
+	if err != nil {
+		return nil, err
 	}
 	seenRUA := false
-	for i, f := range fields[1:] {
-		f = strings.Trim(f, " \t")
-		if f == "" {
-			if i == len(fields)-2 {
-				break
-			}
-			return nil, fmt.Errorf("empty field between \";\" delimiters")
-		}
-		name, value, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("field %q has no \"=\"", stsTruncate(f, 40))
-		}
+	for _, fld := range fields {
+		name, value := fld.Name, fld.Value
 		switch name {
-		case "v":
-			return nil, fmt.Errorf("the field \"v\" appears twice")
 		case "rua":
 			if seenRUA {
 				return nil, fmt.Errorf("the field \"rua\" appears twice")
@@ -83,7 +71,7 @@ func ParseTLSRPT(txt string) (*TLSRPTRecord, error) {
 			}
 		default:
 			if !isSTSExtName(name) || !isSTSExtValue(value) {
-				return nil, fmt.Errorf("field %q is not a valid extension (name=value, no spaces)", stsTruncate(f, 40))
+				return nil, fmt.Errorf("field %q is not a valid extension (name=value, no spaces)", stsTruncate(name+"="+value, 40))
 			}
 			rec.Extensions = append(rec.Extensions, PolicyField{name, value})
 		}
