@@ -102,8 +102,8 @@ type BIMIResult struct {
 	// AuthorityNotAfter is the expiry of the evidence certificate, when parsed.
 	AuthorityNotAfter time.Time `json:"authority_not_after,omitzero"`
 	AuthorityErr      string    `json:"authority_error,omitempty"`
-	// DMARCPolicy is the p= of the domain's DMARC record ("" when none),
-	// from a minimal lookup of its own (see lookupDMARCPolicy).
+	// DMARCPolicy is the effective policy of the domain's DMARC record
+	// ("" when none), read with the DMARC parser (see lookupDMARCPolicy).
 	DMARCPolicy string `json:"dmarc_policy,omitempty"`
 	DMARC       Answer `json:"-"`
 	TXT         Answer `json:"-"`
@@ -167,27 +167,15 @@ func CheckBIMI(ctx context.Context, r Resolver, client *http.Client, domain stri
 	return b
 }
 
-// lookupDMARCPolicy is a deliberately minimal DMARC read for the BIMI note:
-// the _dmarc TXT record of the domain itself and its p= tag only. The dmarc
-// part of the check owns DMARC (tree walk, organizational domain, sp=, np=);
-// this avoids depending on its result type, and a domain whose own record
-// is missing is reported as "no DMARC" here even if an organizational
-// domain's record would apply (BIMI needs the policy to be at enforcement
-// for the author domain, which is what the domain's own record states).
+// lookupDMARCPolicy reads the domain's own DMARC record with the DMARC
+// parser and returns its effective policy ("" when there is none or the
+// record is invalid), for the BIMI requirement of DMARC at enforcement.
 func lookupDMARCPolicy(ctx context.Context, r Resolver, domain string) (Answer, string) {
-	a := r.Lookup(ctx, "_dmarc."+domain, dns.TypeTXT)
-	for _, s := range TXTStrings(a) {
-		if !strings.HasPrefix(s, "v=DMARC1") {
-			continue
-		}
-		for _, f := range strings.Split(s, ";") {
-			name, value, ok := strings.Cut(strings.TrimSpace(f), "=")
-			if ok && strings.TrimSpace(name) == "p" {
-				return a, strings.ToLower(strings.TrimSpace(value))
-			}
-		}
+	l := LookupDMARCAt(ctx, r, domain)
+	if l.Record == nil {
+		return l.Answer, ""
 	}
-	return a, ""
+	return l.Answer, l.Record.EffectivePolicy()
 }
 
 func pemLeafNotAfter(body []byte) (time.Time, string) {
