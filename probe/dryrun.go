@@ -248,8 +248,11 @@ func dryRun(ctx context.Context, cfg Config, target Target) *Session {
 	}
 	if g.Code != 220 {
 		s.Status, s.Detail = greetingStatus(g)
-		// RFC 5321 §3.1: after a 554 greeting the server waits for QUIT.
-		if g.Code == 554 {
+		// RFC 5321 §3.1: after a 554 greeting the server waits for QUIT; a
+		// 421 means the server is closing (§3.8). Any other refusal (a 450
+		// from Postfix's smtpd_delay_reject=no, a non-standard 5xx) gets a
+		// QUIT too: it is the polite way to end a session we will not use.
+		if g.Code != 421 {
 			s.Quit, _ = c.Command(ctx, report.StageQUIT, "QUIT")
 		}
 		return s

@@ -180,8 +180,8 @@ type postfixScenario struct {
 	// want maps each RCPT kind the probe tried to the reply it must have
 	// recorded; every RCPT of the session must be listed.
 	want map[probe.RcptKind]wantReply
-	// noQuit: the session ends without QUIT (the probe closes after a 4xx
-	// greeting).
+	// noQuit: the session ends without QUIT (the probe closes after a 421
+	// greeting: the server is closing the channel, RFC 5321 §3.8).
 	noQuit bool
 	// findings the session must produce (id → severity); others may come
 	// too, except those in neverFindings.
@@ -310,7 +310,6 @@ func postfixScenarios() []postfixScenario {
 			findings:   map[string]report.Severity{"smtp.rejected-at-greeting": report.Unknown},
 			wantStatus: probe.StatusRejectedAtGreeting,
 			greeting:   reply(report.StageConnect, 450, "4.7.25", noPTRText, "requireptr/rdns.missing"),
-			noQuit:     true,
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: non-FQDN HELO 504 5.5.2 at EHLO", via: "early", client: "127.0.1.10", helo: "localhost",
@@ -429,8 +428,8 @@ func TestPostfixDryRun(t *testing.T) {
 			}
 		}
 		// After a 421 Postfix closes the connection itself; after its 450
-		// greeting it waits for commands, and the probe's hang-up is a
-		// "lost connection".
+		// greeting it waits for commands, and the probe ends with QUIT, so
+		// no session should be a "lost connection".
 		hungUp := 0
 		for _, r := range runs {
 			if r.sc.noQuit && r.s.Greeting != nil && r.s.Greeting.Code != 421 {
