@@ -380,7 +380,10 @@ func ExtractEntities(text string) Entities {
 		if pstNotDomain(d) {
 			continue
 		}
-		if pstZoneWords.MatchString(d) && strings.Count(d, ".") >= 1 {
+		// A name inside a URL ("https://www.spamhaus.org/query/...") is a
+		// web site, not a list zone to query.
+		inURL := strings.HasSuffix(text[:m[2]], "://") || strings.HasPrefix(d, "www.")
+		if pstZoneWords.MatchString(d) && strings.Count(d, ".") >= 1 && !inURL {
 			add(&e.Zones, "zone", d)
 		}
 		if !inAddr(m[2]) {
