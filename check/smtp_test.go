@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -116,25 +117,14 @@ func TestSMTPPartPort25Blocked(t *testing.T) {
 }
 
 // TestSMTPOneConnectionPerIP: two MX hosts sharing one address are never
-// probed at the same time.
+// probed at the same time. Connections are counted on the client side, from
+// the dial to the Close: that is what reaches the server's IP.
 func TestSMTPOneConnectionPerIP(t *testing.T) {
 	pki := smtptest.NewPKI(t)
-	var active, maxActive int32
-	mu := make(chan struct{}, 1)
-	mu <- struct{}{}
 	srv := smtptest.StartRaw(t, func(c *smtptest.RawConn) {
-		<-mu
-		active++
-		if active > maxActive {
-			maxActive = active
-		}
-		mu <- struct{}{}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond) // make overlapping sessions likely if the lock were missing
 		c.Send("220 mx.example.test ESMTP")
 		c.Session()
-		<-mu
-		active--
-		mu <- struct{}{}
 	})
 	defer smtptest.AssertNoMessage(t, srv.Rec)
 	res := dnscheck.NewStaticResolver(
@@ -143,16 +133,47 @@ func TestSMTPOneConnectionPerIP(t *testing.T) {
 		"a.example.test. 300 IN A 192.0.2.10",
 		"b.example.test. 300 IN A 192.0.2.10",
 	)
-	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki),
-		Dial: smtptest.Router(map[string]string{"192.0.2.10:25": srv.Addr})}
+	route := smtptest.Router(map[string]string{"192.0.2.10:25": srv.Addr})
+	var mu sync.Mutex
+	active, maxActive, dials := 0, 0, 0
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := route(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		active++
+		dials++
+		if active > maxActive {
+			maxActive = active
+		}
+		mu.Unlock()
+		return &countedConn{Conn: c, done: func() { mu.Lock(); active--; mu.Unlock() }}, nil
+	}
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki), Dial: dial}
 	if _, err := Domain(context.Background(), cfg, "example.test"); err != nil {
 		t.Fatal(err)
 	}
-	<-mu
+	mu.Lock()
+	defer mu.Unlock()
+	if dials < 2 {
+		t.Fatalf("%d connection(s); want one per MX host", dials)
+	}
 	if maxActive != 1 {
 		t.Errorf("max concurrent connections to one IP: %d", maxActive)
 	}
-	mu <- struct{}{}
+}
+
+// countedConn calls done once, on the first Close.
+type countedConn struct {
+	net.Conn
+	once sync.Once
+	done func()
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(c.done)
+	return c.Conn.Close()
 }
 
 func TestDANEFindings(t *testing.T) {
