@@ -60,7 +60,7 @@ func TestHostileAndOddServers(t *testing.T) {
 					t.Errorf("size %d", n)
 				}
 			},
-			want: []string{"smtp.auth-before-tls", "smtp.vrfy", "smtp.size"}},
+			want: []string{"smtp.auth-before-tls", "smtp.vrfy-enabled", "smtp.size"}},
 		{name: "554 at greeting",
 			script: func(c *smtptest.RawConn) {
 				c.Send("554 5.7.1 mx.example.test Service unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org")

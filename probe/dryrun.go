@@ -56,6 +56,9 @@ type Config struct {
 	Recipients []string
 	// NoCatchAll and NoRelayTest turn the two probes off.
 	NoCatchAll, NoRelayTest bool
+	// NoVRFY skips "VRFY postmaster" at the end of the session (NoMail
+	// skips it too: a submission check asks nothing about addresses).
+	NoVRFY bool
 	// RelayRcpt is the open-relay probe address; default
 	// DefaultRelayRcpt. The domain must be one the target cannot be
 	// responsible for.
@@ -317,6 +320,20 @@ func dryRun(ctx context.Context, cfg Config, target Target) *Session {
 	}
 	if !cfg.NoMail {
 		if !s.transaction(ctx, c, cfg) {
+			return s
+		}
+	}
+	// VRFY (RFC 5321 §3.5): does the server confirm addresses to anyone?
+	// Asked last, so that a server that dislikes it cannot spoil the
+	// dry run; "postmaster" exists on every mail domain (§4.5.1).
+	if !cfg.NoVRFY && !cfg.NoMail {
+		r, err := c.Command(ctx, report.StageVRFY, "VRFY postmaster")
+		s.VRFY = r
+		if err != nil {
+			s.Status, s.Detail = errStatus(ctx, err, report.StageVRFY)
+			return s
+		}
+		if s.end421(r) {
 			return s
 		}
 	}

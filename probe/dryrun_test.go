@@ -76,9 +76,9 @@ func TestDryRunGoSMTP(t *testing.T) {
 		{name: "healthy with STARTTLS",
 			opt:       smtptest.Options{Domain: "mx.example.test", LocalDomains: []string{"example.test"}, TLS: good, MaxMessageBytes: 50 << 20},
 			status:    StatusOK,
-			want:      map[string]report.Severity{"smtp.certificate-ok": report.OK, "smtp.postmaster-accepted": report.OK, "smtp.unknown-recipient-rejected": report.OK, "smtp.relay-denied": report.OK, "smtp.size": report.Info},
+			want:      map[string]report.Severity{"smtp.certificate-ok": report.OK, "smtp.postmaster-accepted": report.OK, "smtp.unknown-recipient-rejected": report.OK, "smtp.relay-denied": report.OK, "smtp.size": report.Info, "smtp.vrfy-noncommittal": report.OK},
 			absent:    []string{"smtp.starttls-missing", "smtp.open-relay", "smtp.catch-all"},
-			wantVerbs: "EHLO STARTTLS EHLO MAIL RCPT RCPT RCPT QUIT"},
+			wantVerbs: "EHLO STARTTLS EHLO MAIL RCPT RCPT RCPT VRFY QUIT"},
 		{name: "no STARTTLS",
 			opt:    smtptest.Options{Domain: "mx.example.test", LocalDomains: []string{"example.test"}},
 			status: StatusOK,
@@ -105,7 +105,7 @@ func TestDryRunGoSMTP(t *testing.T) {
 			status:    StatusOK,
 			want:      map[string]report.Severity{"smtp.postmaster-accepted": report.OK},
 			absent:    []string{"smtp.mail-rejected"},
-			wantVerbs: "EHLO MAIL RSET MAIL RCPT RCPT RCPT QUIT"},
+			wantVerbs: "EHLO MAIL RSET MAIL RCPT RCPT RCPT VRFY QUIT"},
 		{name: "every sender refused",
 			opt:    smtptest.Options{Domain: "mx.example.test", LocalDomains: []string{"example.test"}, RejectMail: &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Sender rejected"}},
 			status: StatusOK,
@@ -118,7 +118,7 @@ func TestDryRunGoSMTP(t *testing.T) {
 				c.NoCatchAll, c.NoRelayTest = true, true
 			},
 			status:    StatusOK,
-			wantVerbs: "EHLO MAIL RCPT RCPT RCPT QUIT",
+			wantVerbs: "EHLO MAIL RCPT RCPT RCPT VRFY QUIT",
 			checkRcpts: func(t *testing.T, s *Session) {
 				if len(s.Rcpts) != 3 || !s.Rcpts[1].Accepted() || s.Rcpts[2].Accepted() || s.Rcpts[2].Reply.Code != 550 {
 					t.Errorf("rcpts: %+v", s.Rcpts)

@@ -7,6 +7,7 @@ package probe
 import (
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -423,7 +424,29 @@ func (s *Session) extensionFindings(o FindingOptions, f mk) []report.Finding {
 	x := f("smtp.extensions", report.Info, "extensions: "+strings.Join(ext.Keywords(), " "))
 	x.Evidence = []string{"offered: " + strings.Join(have, " "), "not offered: " + strings.Join(missing, " ")}
 	out = append(out, x)
-	if ext.Has("VRFY") {
+	if v := s.VRFY; v != nil {
+		ev := []string{"VRFY postmaster → " + v.String()}
+		refs := []string{"RFC 5321 §3.5", "RFC 5321 §7.3"}
+		switch {
+		case v.Code == 250 || v.Code == 251:
+			x := f("smtp.vrfy-enabled", report.Info, "VRFY confirms addresses: "+v.String())
+			x.Evidence = ev
+			x.Cause = "anyone can ask which addresses exist (address harvesting); RFC 5321 §7.3 lets sites turn it off"
+			x.Fix = "answer VRFY with 252 or disable it unless needed (Postfix: disable_vrfy_command = yes)"
+			x.References = refs
+			out = append(out, x)
+		case v.Code == 252:
+			x := f("smtp.vrfy-noncommittal", report.OK, "VRFY does not confirm addresses (252: cannot verify, will accept and attempt delivery)")
+			x.Evidence = ev
+			x.References = refs
+			out = append(out, x)
+		case v.Permanent():
+			x := f("smtp.vrfy-disabled", report.OK, "VRFY is disabled or refused ("+strconv.Itoa(v.Code)+")")
+			x.Evidence = ev
+			x.References = refs
+			out = append(out, x)
+		}
+	} else if ext.Has("VRFY") {
 		x := f("smtp.vrfy", report.Info, "the server advertises VRFY")
 		x.Cause = "VRFY lets anyone test whether an address exists (address harvesting)"
 		x.Fix = "disable it unless needed (Postfix: disable_vrfy_command = yes)"

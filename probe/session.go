@@ -130,6 +130,7 @@ type Session struct {
 	Auth     *AuthResult  `json:"auth,omitempty"`
 	MailFrom []MailResult `json:"mail_from,omitempty"`
 	Rcpts    []RcptResult `json:"rcpts,omitempty"`
+	VRFY     *Reply       `json:"vrfy,omitempty"` // the reply to "VRFY postmaster"
 	Quit     *Reply       `json:"quit,omitempty"`
 	// PlainRetry is the plaintext session run after a failed STARTTLS
 	// handshake, as opportunistic senders do.

@@ -83,6 +83,7 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	startTLS := fs.Bool("starttls", false, "same as --tls starttls")
 	authUser := fs.String("auth", "", "authenticate as USER with AUTH PLAIN, over TLS only; the password is read from\n$MXRAY_SMTP_PASSWORD (never from the command line) and never shown")
 	noCatchAll := fs.Bool("no-catch-all", false, "do not try a random recipient")
+	noVRFY := fs.Bool("no-vrfy", false, "do not ask VRFY postmaster at the end of the session")
 	noRelay := fs.Bool("no-relay-test", false, "do not try the open-relay recipient")
 	connectTimeout := fs.Duration("connect-timeout", 10*time.Second, "deadline for the TCP connection")
 	commandTimeout := fs.Duration("command-timeout", 30*time.Second, "deadline for each reply (the greeting included)")
@@ -102,7 +103,7 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	if err != nil {
 		return usageError(stdio, "smtp", "%v", err)
 	}
-	cfg := probe.Config{HELO: f.helo, From: f.from, Recipients: f.rcpts, NoCatchAll: *noCatchAll, NoRelayTest: *noRelay,
+	cfg := probe.Config{HELO: f.helo, From: f.from, Recipients: f.rcpts, NoCatchAll: *noCatchAll, NoRelayTest: *noRelay, NoVRFY: *noVRFY,
 		ConnectTimeout: *connectTimeout, GreetingTimeout: *commandTimeout, CommandTimeout: *commandTimeout, SessionTimeout: g.timeout}
 	switch {
 	case *implicitTLS && *startTLS:
