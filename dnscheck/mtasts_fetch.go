@@ -20,6 +20,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/mxray/mxray/internal/netguard"
 	"io"
 	"mime"
 	"net"
@@ -168,8 +169,7 @@ type HTTPOptions struct {
 func NewHTTPClient(opt HTTPOptions) *http.Client {
 	dial := opt.Dial
 	if dial == nil {
-		d := &net.Dialer{Timeout: 10 * time.Second}
-		dial = d.DialContext
+		dial = netguard.Dial
 	}
 	tr := &http.Transport{
 		Proxy: nil, // a proxy would hide what senders see

@@ -24,6 +24,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/mxray/mxray/internal/netguard"
 	"github.com/mxray/mxray/report"
 )
 
@@ -295,6 +296,9 @@ func (c *Client) resolve(ctx context.Context, name string, qtype uint16) Answer 
 }
 
 func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16) Answer {
+	if err := netguard.Check(server); err != nil {
+		return Answer{Name: name, Type: qtype, Server: server, Status: StatusError, Err: err}
+	}
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
 	m.RecursionDesired = true

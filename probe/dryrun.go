@@ -26,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mxray/mxray/internal/netguard"
 	"github.com/mxray/mxray/report"
 )
 
@@ -35,7 +36,7 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // Config is one dry run's settings. The zero value (plus a Dial) is a
 // polite port-25 probe with the defaults below.
 type Config struct {
-	// Dial opens the connection. nil: a net.Dialer.
+	// Dial opens the connection. nil: netguard.Dial (a net.Dialer).
 	Dial DialFunc
 	// HELO is the name said in EHLO/HELO. Empty: DefaultHELO(), and if the
 	// machine has no fully qualified name, an address literal of the local
@@ -134,8 +135,7 @@ func addressLiteral(a net.Addr) string {
 
 func (cfg Config) withDefaults(port int) Config {
 	if cfg.Dial == nil {
-		d := &net.Dialer{}
-		cfg.Dial = d.DialContext
+		cfg.Dial = netguard.Dial
 	}
 	if cfg.Mode == "" {
 		cfg.Mode = ModeSTARTTLS

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/mxray/mxray/internal/netguard"
 	"github.com/mxray/mxray/probe/smtptest"
 	"github.com/mxray/mxray/report"
 )
@@ -34,6 +35,7 @@ func track(r *smtptest.Recorder) *smtptest.Recorder {
 // TestMain checks, after every test ran, that no fake of any scenario ever
 // received DATA, BDAT or a message.
 func TestMain(m *testing.M) {
+	netguard.LoopbackOnly()
 	code := m.Run()
 	recMu.Lock()
 	defer recMu.Unlock()
