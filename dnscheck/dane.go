@@ -136,8 +136,11 @@ const (
 
 // DANEHost is the TLSA state of one MX host.
 type DANEHost struct {
-	Host    string       `json:"host"`
-	Port    int          `json:"port"`
+	Host string `json:"host"`
+	Port int    `json:"port"`
+	// Base is the TLSA base domain when it is not Host: the secure CNAME
+	// expansion of the MX host name (RFC 7672 §2.2.3).
+	Base    string       `json:"base,omitempty"`
 	Records []TLSARecord `json:"records,omitempty"`
 	// Authenticated is the resolver's AD bit on the TLSA answer
 	// (resolver-asserted, not validated by mxray).
@@ -156,11 +159,22 @@ func TLSAName(host string, port int) string {
 	return fmt.Sprintf("_%d._tcp.%s", port, dns.Fqdn(strings.ToLower(host)))
 }
 
-// LookupTLSA looks up the TLSA records of host:port (RFC 7672 §2.2.3: the
-// TLSA base domain is the MX host name).
+// LookupTLSA looks up the TLSA records of host:port. The TLSA base domain
+// is the MX host name, except that when the name is an alias whose
+// expansion is DNSSEC-secure, the fully expanded name is tried first and the
+// original name only if the expanded one has no TLSA records (RFC 7672
+// §2.2.3). The host's A lookup that tells about the alias is normally a
+// cache hit: the mx part asked it already.
 func LookupTLSA(ctx context.Context, r Resolver, host string, port int) DANEHost {
 	h := DANEHost{Host: strings.TrimSuffix(strings.ToLower(host), "."), Port: port}
 	h.Answer = r.Lookup(ctx, TLSAName(host, port), dns.TypeTLSA)
+	if addr := r.Lookup(ctx, host, dns.TypeA); len(addr.CNAMEs) > 0 && addr.AD {
+		target := strings.TrimSuffix(addr.CNAMEs[len(addr.CNAMEs)-1], ".")
+		exp := r.Lookup(ctx, TLSAName(target, port), dns.TypeTLSA)
+		if exp.Failed() || exp.Exists() {
+			h.Answer, h.Base = exp, target
+		}
+	}
 	h.Authenticated = h.Answer.AD
 	for _, rr := range h.Answer.Records {
 		if t, ok := rr.(*dns.TLSA); ok {

@@ -173,3 +173,43 @@ func BenchmarkMatchTLSA(b *testing.B) {
 		}
 	}
 }
+
+// TestLookupTLSACNAMEExpansion: RFC 7672 §2.2.3 — a securely aliased MX host
+// name has its TLSA records at the expanded name first, at the original name
+// as a fall back; an insecure alias keeps the original name.
+func TestLookupTLSACNAMEExpansion(t *testing.T) {
+	const zone = `
+example.test.                    IN SOA ns.example.test. h.example.test. 1 3600 600 86400 300
+mx.example.test.                 IN CNAME mail.hoster.test.
+fallback.example.test.           IN CNAME plain.hoster.test.
+_25._tcp.fallback.example.test.  IN TLSA 3 1 1 0000000000000000000000000000000000000000000000000000000000000002
+insecure.example.test.           IN CNAME mail.unsigned.test.
+_25._tcp.insecure.example.test.  IN TLSA 3 1 1 0000000000000000000000000000000000000000000000000000000000000003
+hoster.test.                     IN SOA ns.hoster.test. h.hoster.test. 1 3600 600 86400 300
+mail.hoster.test.                IN A 192.0.2.25
+_25._tcp.mail.hoster.test.       IN TLSA 3 1 1 0000000000000000000000000000000000000000000000000000000000000001
+plain.hoster.test.               IN A 192.0.2.26
+unsigned.test.                   IN SOA ns.unsigned.test. h.unsigned.test. 1 3600 600 86400 300
+mail.unsigned.test.              IN A 192.0.2.27
+_25._tcp.mail.unsigned.test.     IN TLSA 3 1 1 0000000000000000000000000000000000000000000000000000000000000004
+`
+	srv := dnstest.Start(t, zone)
+	srv.Secure("example.test.")
+	srv.Secure("hoster.test.")
+	c, err := NewClient([]string{srv.Addr}, Options{AttemptTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		host, base, data string
+	}{
+		{"mx.example.test", "mail.hoster.test", "01"}, // expanded name wins
+		{"fallback.example.test", "", "02"},           // nothing at the expansion: the original name
+		{"insecure.example.test", "", "03"},           // the alias chain is not all secure: the original name
+	} {
+		h := LookupTLSA(context.Background(), c, tt.host, 25)
+		if h.Base != tt.base || len(h.Records) != 1 || !strings.HasSuffix(strings.ToLower(h.Records[0].Data), tt.data) {
+			t.Errorf("%s: base %q records %+v; want base %q and the record ending in %s", tt.host, h.Base, h.Records, tt.base, tt.data)
+		}
+	}
+}

@@ -10,7 +10,8 @@
 //   - a UDP answer larger than the client's EDNS buffer (or 512 octets) is truncated,
 //   - faults per name and type: SERVFAIL, REFUSED, silence (the client times out),
 //     added latency, and a global latency per answer,
-//   - names under a zone marked Secure get the AD bit when the query asks for it.
+//   - names under a zone marked Secure get the AD bit when the query asks for it
+//     (and every CNAME target of the answer is under a Secure zone too).
 //
 // No test in mxray talks to a public DNS server.
 package dnstest
@@ -343,7 +344,15 @@ func (s *Server) answer(r *dns.Msg, qname string, qtype uint16) *dns.Msg {
 		seen[cur] = true
 		cur = next
 	}
-	if (r.AuthenticatedData || doBit(r)) && m.Rcode != dns.RcodeServerFailure && s.secureLocked(qname) {
+	// A validating resolver sets AD only when every name of the answer —
+	// the query name and each CNAME target — is in a signed zone.
+	secure := s.secureLocked(qname)
+	for _, rr := range m.Answer {
+		if cn, ok := rr.(*dns.CNAME); ok && !s.secureLocked(dns.CanonicalName(cn.Target)) {
+			secure = false
+		}
+	}
+	if (r.AuthenticatedData || doBit(r)) && m.Rcode != dns.RcodeServerFailure && secure {
 		m.AuthenticatedData = true
 	}
 	return m
