@@ -210,7 +210,7 @@ func TestDKIMRFC8463Example(t *testing.T) {
 	if !want.Equal(ed25519.PublicKey(got)) {
 		t.Errorf("decoded key %x, want %x", got, want)
 	}
-	ids := dmarcFindingIDs(res.Findings())
+	ids := findingSet(res.Findings())
 	if ids["dkim.key"] != report.OK || ids["dkim.ed25519-only"] != report.Info {
 		t.Errorf("findings %v", ids)
 	}
@@ -349,7 +349,7 @@ func TestLookupDKIMFindings(t *testing.T) {
 			defer cancel()
 			r := LookupDKIM(ctx, dmarcTestClient(t, srv), tc.domain, tc.selectors)
 			fs := r.Findings()
-			got := dmarcFindingIDs(fs)
+			got := findingSet(fs)
 			for id, sev := range tc.want {
 				if g, ok := got[id]; !ok || g != sev {
 					t.Errorf("finding %s: got %v (present %v), want %v\nall: %v", id, g, ok, sev, got)

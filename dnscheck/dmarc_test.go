@@ -208,16 +208,6 @@ func dmarcTestClient(t testing.TB, srv *dnstest.Server) *Client {
 	return c
 }
 
-func dmarcFindingIDs(fs []report.Finding) map[string]report.Severity {
-	m := map[string]report.Severity{}
-	for _, f := range fs {
-		if old, ok := m[f.ID]; !ok || report.Worst(old, f.Severity) == f.Severity {
-			m[f.ID] = f.Severity
-		}
-	}
-	return m
-}
-
 func TestLookupDMARCFindings(t *testing.T) {
 	srv := dnstest.Start(t, dmarcLoadWorld(t, "dmarc"))
 	servfail := dnstest.Fault{Rcode: dns.RcodeServerFailure}
@@ -354,7 +344,7 @@ func TestLookupDMARCFindings(t *testing.T) {
 			defer cancel()
 			d := LookupDMARC(ctx, dmarcTestClient(t, srv), tc.domain)
 			fs := d.Findings()
-			got := dmarcFindingIDs(fs)
+			got := findingSet(fs)
 			for id, sev := range tc.want {
 				if g, ok := got[id]; !ok || g != sev {
 					t.Errorf("finding %s: got %v (present %v), want %v\nall: %v", id, g, ok, sev, got)
@@ -455,12 +445,12 @@ func TestDMARC7489ExtraLookup(t *testing.T) {
 	if d.Extra7489 == nil || d.PolicyDomain7489 != "example.co.uk" || d.PolicyDomain != "y.example.co.uk" || d.OrgDomain != "x.y.example.co.uk" {
 		t.Fatalf("extra %v, 7489 policy %q, 9989 policy %q org %q", d.Extra7489, d.PolicyDomain7489, d.PolicyDomain, d.OrgDomain)
 	}
-	if ids := dmarcFindingIDs(d.Findings()); ids["dmarc.policy-disagree"] != report.Warning {
+	if ids := findingSet(d.Findings()); ids["dmarc.policy-disagree"] != report.Warning {
 		t.Errorf("findings %v", ids)
 	}
 	r.Fail("_dmarc.example.co.uk", dns.TypeTXT, StatusServFail)
 	d = LookupDMARC(ctx, r, "x.y.example.co.uk")
-	ids := dmarcFindingIDs(d.Findings())
+	ids := findingSet(d.Findings())
 	if ids["dmarc.lookup-7489-failed"] != report.Unknown {
 		t.Errorf("findings %v", ids)
 	}
@@ -560,7 +550,7 @@ func TestAlignmentFindings(t *testing.T) {
 			d.Alignment = &a
 			fs := dmarcFindingsByID(d.Findings(), tc.want)
 			if len(fs) != 1 || fs[0].Severity != tc.sev {
-				t.Errorf("want one %s %v, got %+v\nall %v", tc.want, tc.sev, fs, dmarcFindingIDs(d.Findings()))
+				t.Errorf("want one %s %v, got %+v\nall %v", tc.want, tc.sev, fs, findingSet(d.Findings()))
 			}
 		})
 	}

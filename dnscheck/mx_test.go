@@ -104,6 +104,8 @@ func mxWorld(t *testing.T) (*dnstest.Server, *Client) {
 	return srv, c
 }
 
+// findingSet maps each finding id to its worst severity (shared by the
+// table tests of every check in this package).
 func findingSet(fs []report.Finding) map[string]report.Severity {
 	out := map[string]report.Severity{}
 	for _, f := range fs {
