@@ -2,11 +2,13 @@ package check
 
 // The "dane" part: TLSA records of every MX host at _25._tcp.HOST (RFC
 // 7672) and whether the answers were DNSSEC-authenticated (the resolver's
-// AD bit). Its value, *dnscheck.DANEResult, is what the smtp part awaits to
+// AD bit). Its value, *dane.Result, is what the smtp part awaits to
 // match the certificates it sees against the records (dnscheck.MatchTLSA).
 
 import (
 	"context"
+
+	"github.com/mxray/mxray/dnscheck/dane"
 
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
@@ -18,7 +20,7 @@ func init() {
 
 func runDANE(ctx context.Context, env *Env) ([]report.Section, any) {
 	sec := report.Section{ID: "dane", Title: "DANE TLSA records (RFC 7672)"}
-	res := &dnscheck.DANEResult{}
+	res := &dane.Result{}
 	hosts, mx, ok := mxHostNames(ctx, env)
 	switch {
 	case !ok:
@@ -32,7 +34,7 @@ func runDANE(ctx context.Context, env *Env) ([]report.Section, any) {
 		sec.Add(report.Finding{ID: "dane.not-applicable", Severity: report.Info, Subject: env.Domain,
 			Summary: "no MX host to look up TLSA records for"})
 	default:
-		res = dnscheck.LookupDANE(ctx, env.Config.Resolver, hosts)
+		res = dane.Lookup(ctx, env.Config.Resolver, hosts)
 		// RFC 7672 §2.2.2: DANE applies to hosts whose address records are
 		// secure; the MX part's address lookups carry that AD bit.
 		for i := range res.Hosts {

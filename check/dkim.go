@@ -7,14 +7,15 @@ package check
 import (
 	"context"
 
-	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/dnscheck/dkim"
+
 	"github.com/mxray/mxray/report"
 )
 
 // DKIMOptions configures the dkim part of the domain check.
 type DKIMOptions struct {
 	// Selectors to look up (--selector, repeatable). Empty: try
-	// dnscheck.CommonDKIMSelectors.
+	// dkim.CommonSelectors.
 	Selectors []string
 }
 
@@ -22,8 +23,8 @@ func init() {
 	Register(Part{ID: "dkim", Order: 40, Run: runDKIM})
 }
 
-// runDKIM returns the "dkim" section and the *dnscheck.DKIMResult.
+// runDKIM returns the "dkim" section and the *dkim.Result.
 func runDKIM(ctx context.Context, env *Env) ([]report.Section, any) {
-	res := dnscheck.LookupDKIM(ctx, env.Config.Resolver, env.Domain, env.Config.DKIM.Selectors)
+	res := dkim.Lookup(ctx, env.Config.Resolver, env.Domain, env.Config.DKIM.Selectors)
 	return []report.Section{{ID: "dkim", Title: "DKIM keys (RFC 6376, RFC 8463)", Findings: res.Findings(), Detail: res}}, res
 }

@@ -9,7 +9,10 @@ import (
 	"context"
 	"strings"
 
-	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/dnscheck/spf"
+
+	"github.com/mxray/mxray/dnscheck/dmarc"
+
 	"github.com/mxray/mxray/report"
 )
 
@@ -17,33 +20,33 @@ func init() {
 	Register(Part{ID: "dmarc", Order: 30, Run: runDMARC})
 }
 
-// runDMARC returns the "dmarc" section and the *dnscheck.DMARCResult.
+// runDMARC returns the "dmarc" section and the *dmarc.Result.
 func runDMARC(ctx context.Context, env *Env) ([]report.Section, any) {
 	cfg := env.Config
-	d := dnscheck.LookupDMARC(ctx, cfg.Resolver, env.Domain)
+	d := dmarc.Lookup(ctx, cfg.Resolver, env.Domain)
 	if cfg.SendingIP.IsValid() && d.Record != nil {
 		ev, ok := sendingEvaluation(ctx, env)
 		if !ok || !strings.EqualFold(ev.Domain, domainOf(senderOf(env))) {
 			// The spf part is skipped, or it evaluated the checked domain's
 			// record rather than the MAIL FROM domain's: DMARC needs the SPF
 			// result of the RFC5321.MailFrom domain, so evaluate it here.
-			ev = dnscheck.CheckHost(ctx, cfg.Resolver, cfg.SendingIP, "", senderOf(env), heloOf(env))
+			ev = spf.CheckHost(ctx, cfg.Resolver, cfg.SendingIP, "", senderOf(env), heloOf(env))
 		}
-		a := dnscheck.AlignSPF(ctx, cfg.Resolver, env.Domain, d.OrgDomain, d.OrgKnown, mailFromDomain(ev), string(ev.Result), d.Record.ASPF == "s")
+		a := dmarc.AlignSPF(ctx, cfg.Resolver, env.Domain, d.OrgDomain, d.OrgKnown, mailFromDomain(ev), string(ev.Result), d.Record.ASPF == "s")
 		d.Alignment = &a
 	}
 	return []report.Section{{ID: "dmarc", Title: "DMARC (RFC 9989, RFC 7489)", Findings: d.Findings(), Detail: d}}, d
 }
 
 // sendingEvaluation finds the spf part's evaluation of the sending IP.
-func sendingEvaluation(ctx context.Context, env *Env) (dnscheck.SPFEvaluation, bool) {
+func sendingEvaluation(ctx context.Context, env *Env) (spf.Evaluation, bool) {
 	v, ok := env.Await(ctx, "spf")
 	if !ok {
-		return dnscheck.SPFEvaluation{}, false
+		return spf.Evaluation{}, false
 	}
-	c, ok := v.(*dnscheck.SPFCheck)
+	c, ok := v.(*spf.Check)
 	if !ok || c == nil {
-		return dnscheck.SPFEvaluation{}, false
+		return spf.Evaluation{}, false
 	}
 	for _, e := range c.Evaluations {
 		if e.IP == env.Config.SendingIP.Unmap() && e.Subject == "--ip" {
@@ -55,7 +58,7 @@ func sendingEvaluation(ctx context.Context, env *Env) (dnscheck.SPFEvaluation, b
 			return e, true
 		}
 	}
-	return dnscheck.SPFEvaluation{}, false
+	return spf.Evaluation{}, false
 }
 
 func senderOf(env *Env) string {
@@ -81,7 +84,7 @@ func domainOf(addr string) string {
 
 // mailFromDomain is the RFC5321.MailFrom domain SPF evaluated: DMARC aligns
 // that one, never the HELO (RFC 9989 "SPF-Authenticated Identifiers").
-func mailFromDomain(ev dnscheck.SPFEvaluation) string {
+func mailFromDomain(ev spf.Evaluation) string {
 	if ev.Domain != "" {
 		return ev.Domain
 	}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/mxray/mxray/dnscheck/dkim"
+
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
 )
@@ -69,7 +71,7 @@ func TestDKIMPartSelectors(t *testing.T) {
 			v = s.Detail
 		}
 	}
-	if res, ok := v.(*dnscheck.DKIMResult); !ok || len(res.Selectors) != 2 || res.Guessed {
+	if res, ok := v.(*dkim.Result); !ok || len(res.Selectors) != 2 || res.Guessed {
 		t.Errorf("detail %#v", v)
 	}
 }

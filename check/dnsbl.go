@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/mxray/mxray/dnscheck/dnsbl"
+
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
 )
@@ -12,9 +14,9 @@ import (
 // DNSBLOptions configures the dnsbl part of the domain check: which lists
 // (--list, --lists, --all-lists, --dqs-key) and how many checks run at once.
 type DNSBLOptions struct {
-	Selection dnscheck.DNSBLSelection
+	Selection dnsbl.Selection
 	// Concurrency bounds (list, target) checks in flight; 0 takes
-	// dnscheck.DefaultDNSBLConcurrency.
+	// dnsbl.DefaultConcurrency.
 	Concurrency int
 }
 
@@ -28,7 +30,7 @@ func init() {
 // no public list can say anything about them.
 func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 	sec := report.Section{ID: "dnsbl", Title: "Blocklists (DNSBL)"}
-	lists, skipped, err := dnscheck.SelectDNSBLs(env.Config.DNSBL.Selection)
+	lists, skipped, err := dnsbl.Select(env.Config.DNSBL.Selection)
 	if err != nil {
 		sec.Add(report.Finding{ID: "dnsbl.config", Severity: report.Unknown, Summary: "blocklists not checked: " + err.Error(),
 			Fix: "correct the --list/--lists/--dqs-key options"})
@@ -57,7 +59,7 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 	if c, ok := env.Config.Resolver.(interface{ Servers() []string }); ok {
 		servers = c.Servers()
 	}
-	checker := dnscheck.NewDNSBLChecker(env.Config.Resolver, dnscheck.DNSBLOptions{
+	checker := dnsbl.NewChecker(env.Config.Resolver, dnsbl.Options{
 		Concurrency: env.Config.DNSBL.Concurrency, Servers: servers})
 
 	// The domain and the sending IP need no MX: check them (and the lists'
@@ -66,14 +68,14 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 		addAddr(env.Config.SendingIP, "the sending IP")
 	}
 	addTarget(env.Domain)
-	first := make(chan *dnscheck.DNSBLReport, 1)
+	first := make(chan *dnsbl.Report, 1)
 	go func(targets []string) { first <- checker.Check(ctx, lists, targets) }(targets)
 	targets = nil
 
 	mx, ok := env.MX(ctx)
 	if ok {
 		for _, h := range mx.Hosts {
-			if !h.IPLiteral && h.Name != "" && dnscheck.ValidDNSBLTarget(h.Name) == nil {
+			if !h.IPLiteral && h.Name != "" && dnsbl.ValidTarget(h.Name) == nil {
 				addTarget(strings.TrimSuffix(h.Name, "."))
 			}
 		}
@@ -91,7 +93,7 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 		notes = append(notes, f)
 	}
 
-	var second *dnscheck.DNSBLReport
+	var second *dnsbl.Report
 	if len(targets) > 0 {
 		second = checker.Check(ctx, lists, targets)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/dnsbl"
+
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/dnscheck/dnstest"
 	"github.com/mxray/mxray/report"
@@ -34,7 +36,7 @@ mx2.example.com.dbl.spamhaus.org. A 127.0.1.2
 		t.Fatal(err)
 	}
 	cfg := Config{Resolver: res, Only: []string{"dnsbl"}, SendingIP: netip.MustParseAddr("81.0.0.4"),
-		DNSBL: DNSBLOptions{Selection: dnscheck.DNSBLSelection{Replace: true, Lists: []string{"zen.spamhaus.org", "dbl.spamhaus.org", "dnsbl.sorbs.net"}}}}
+		DNSBL: DNSBLOptions{Selection: dnsbl.Selection{Replace: true, Lists: []string{"zen.spamhaus.org", "dbl.spamhaus.org", "dnsbl.sorbs.net"}}}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rep, err := Domain(ctx, cfg, "example.com")
@@ -88,7 +90,7 @@ spam.example.dbl.spamhaus.org.    A 127.0.1.2
 		t.Fatal(err)
 	}
 	cfg := Config{Resolver: res, Only: []string{"dnsbl"}, Skip: []string{"mx"},
-		DNSBL: DNSBLOptions{Selection: dnscheck.DNSBLSelection{Replace: true, Lists: []string{"dbl.spamhaus.org"}}}}
+		DNSBL: DNSBLOptions{Selection: dnsbl.Selection{Replace: true, Lists: []string{"dbl.spamhaus.org"}}}}
 	rep, err := Domain(context.Background(), cfg, "spam.example")
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,8 @@ package check
 import (
 	"context"
 
-	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/dnscheck/dane"
+
 	"github.com/mxray/mxray/report"
 )
 
@@ -17,7 +18,7 @@ func init() {
 func runDNSSEC(ctx context.Context, env *Env) ([]report.Section, any) {
 	// Without the MX hosts (mx part skipped or failed) the domain alone is judged.
 	hosts, _, _ := mxHostNames(ctx, env)
-	d := dnscheck.CheckDNSSEC(ctx, env.Config.Resolver, env.Domain, hosts)
+	d := dane.CheckDNSSEC(ctx, env.Config.Resolver, env.Domain, hosts)
 	sec := report.Section{ID: "dnssec", Title: "DNSSEC (resolver-asserted)", Findings: d.Findings(), Detail: d}
 	return []report.Section{sec}, d
 }

@@ -19,9 +19,18 @@ package check
 import (
 	"context"
 	"net/netip"
-	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/mxray/mxray/internal/lazyre"
+
+	"github.com/mxray/mxray/report/message"
+
+	"github.com/mxray/mxray/dnscheck/dnsbl"
+
+	"github.com/mxray/mxray/dnscheck/spf"
+
+	"github.com/mxray/mxray/dnscheck/dmarc"
 
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
@@ -65,19 +74,19 @@ func (f *FollowUp) once(key string, fn func() []report.Finding) []report.Finding
 }
 
 // Reply returns the follow-up findings for one explained reply.
-func (f *FollowUp) Reply(ctx context.Context, er report.ExplainedReply) []report.Finding {
+func (f *FollowUp) Reply(ctx context.Context, er message.ExplainedReply) []report.Finding {
 	var out []report.Finding
 	ips := f.textIPs(er)
 	for _, l := range blocklistsOf(er) {
 		var targets []string
 		for _, ip := range ips {
-			if (ip.Is4() && l.Takes(dnscheck.DNSBLKindIPv4)) || (ip.Is6() && l.Takes(dnscheck.DNSBLKindIPv6)) {
+			if (ip.Is4() && l.Takes(dnsbl.KindIPv4)) || (ip.Is6() && l.Takes(dnsbl.KindIPv6)) {
 				targets = append(targets, ip.String())
 			}
 		}
 		// A domain blocklist (Spamhaus DBL, URIBL) is asked about the domain
 		// the catalog took from the reply.
-		if d := er.Captures["domain"]; d != "" && l.Takes(dnscheck.DNSBLKindDomain) {
+		if d := er.Captures["domain"]; d != "" && l.Takes(dnsbl.KindDomain) {
 			targets = append(targets, strings.ToLower(d))
 		}
 		for _, target := range targets {
@@ -127,7 +136,7 @@ func (f *FollowUp) Reply(ctx context.Context, er report.ExplainedReply) []report
 // textIPs are the addresses the follow-up is about: --ip, else the ones
 // the catalog captured, else those in the reply text. The remote MTA's own
 // address (the host that rejected) is not the sender's and is left out.
-func (f *FollowUp) textIPs(er report.ExplainedReply) []netip.Addr {
+func (f *FollowUp) textIPs(er message.ExplainedReply) []netip.Addr {
 	if f.IP.IsValid() {
 		return []netip.Addr{f.IP}
 	}
@@ -135,7 +144,7 @@ func (f *FollowUp) textIPs(er report.ExplainedReply) []netip.Addr {
 	if v := er.Captures["ip"]; v != "" {
 		cands = append(cands, v)
 	}
-	cands = append(cands, report.ExtractEntities(er.Reply).IPs...)
+	cands = append(cands, message.ExtractEntities(er.Reply).IPs...)
 	var out []netip.Addr
 	seen := map[netip.Addr]bool{}
 	for _, c := range cands {
@@ -158,28 +167,28 @@ func (f *FollowUp) textIPs(er report.ExplainedReply) []netip.Addr {
 // Providers' names as they appear in reply text, mapped to the zone the
 // follow-up queries when the text names the list but not its zone.
 var namedLists = []struct {
-	re   *regexp.Regexp
+	re   *lazyre.Regexp
 	zone string
 }{
-	{regexp.MustCompile(`(?i)spamhaus`), "zen.spamhaus.org"},
-	{regexp.MustCompile(`(?i)spamcop`), "bl.spamcop.net"},
-	{regexp.MustCompile(`(?i)barracuda`), "b.barracudacentral.org"},
-	{regexp.MustCompile(`(?i)uceprotect`), "dnsbl-1.uceprotect.net"},
-	{regexp.MustCompile(`(?i)mailspike`), "bl.mailspike.net"},
-	{regexp.MustCompile(`(?i)\bpsbl\b`), "psbl.surriel.com"},
+	{lazyre.New(`(?i)spamhaus`), "zen.spamhaus.org"},
+	{lazyre.New(`(?i)spamcop`), "bl.spamcop.net"},
+	{lazyre.New(`(?i)barracuda`), "b.barracudacentral.org"},
+	{lazyre.New(`(?i)uceprotect`), "dnsbl-1.uceprotect.net"},
+	{lazyre.New(`(?i)mailspike`), "bl.mailspike.net"},
+	{lazyre.New(`(?i)\bpsbl\b`), "psbl.surriel.com"},
 }
 
 // blocklistsOf returns the catalog lists the reply names.
-func blocklistsOf(er report.ExplainedReply) []dnscheck.DNSBL {
+func blocklistsOf(er message.ExplainedReply) []dnsbl.List {
 	var zones []string
 	if z := er.Captures["zone"]; z != "" {
 		zones = append(zones, z)
 	}
-	zones = append(zones, report.ExtractEntities(er.Reply).Zones...)
-	var out []dnscheck.DNSBL
+	zones = append(zones, message.ExtractEntities(er.Reply).Zones...)
+	var out []dnsbl.List
 	seen := map[string]bool{}
 	for _, z := range zones {
-		if l, ok := dnscheck.DNSBLByZone(z); ok && !seen[l.Zone] {
+		if l, ok := dnsbl.ByZone(z); ok && !seen[l.Zone] {
 			seen[l.Zone] = true
 			out = append(out, l)
 		}
@@ -187,7 +196,7 @@ func blocklistsOf(er report.ExplainedReply) []dnscheck.DNSBL {
 	if len(out) == 0 && (er.Reason == "blocked" || er.Reason == "badreputation" || strings.Contains(er.Cause, "dnsbl")) {
 		for _, n := range namedLists {
 			if n.re.MatchString(er.Reply) {
-				if l, ok := dnscheck.DNSBLByZone(n.zone); ok && !seen[l.Zone] {
+				if l, ok := dnsbl.ByZone(n.zone); ok && !seen[l.Zone] {
 					seen[l.Zone] = true
 					out = append(out, l)
 				}
@@ -198,13 +207,13 @@ func blocklistsOf(er report.ExplainedReply) []dnscheck.DNSBL {
 }
 
 // dnsblFollowUp queries one list for one IP and says what it means now.
-func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnscheck.DNSBL, target string) report.Finding {
-	res := dnscheck.QueryDNSBL(ctx, r, l, target)
+func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnsbl.List, target string) report.Finding {
+	res := dnsbl.Query(ctx, r, l, target)
 	subj := target + " on " + l.Name
 	ev := append([]string{"query " + res.Query}, res.Evidence...)
 	refs := []string{"RFC 5782 §2"}
 	switch res.Status {
-	case dnscheck.DNSBLListed:
+	case dnsbl.Listed:
 		meaning := strings.Join(res.Meanings, "; ")
 		f := report.Finding{ID: "explain.dnsbl-still-listed", Severity: report.Failure, Subject: subj,
 			Summary:  "still listed: " + l.Name + " (" + l.Zone + ") lists " + target,
@@ -231,7 +240,7 @@ func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnscheck.DNSBL, t
 			f.References = append(f.References, res.LookupURL)
 		}
 		return f
-	case dnscheck.DNSBLNotListed:
+	case dnsbl.NotListed:
 		return report.Finding{ID: "explain.dnsbl-delisted", Severity: report.OK, Subject: subj,
 			Summary:  "no longer listed: " + l.Name + " does not list " + target + " now — retry the delivery",
 			Evidence: ev, Fix: "retry; if the receiver still rejects, its cache may hold the old answer for a while", References: refs}
@@ -247,20 +256,20 @@ func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnscheck.DNSBL, t
 
 // SPF/DKIM/DMARC causes; SMTP AUTH causes ("auth.required", …) are about
 // the submission login, not the domain's DNS, and get no follow-up.
-var authCauseRE = regexp.MustCompile(`(?i)(spf|dkim|dmarc|unauthenticated)`)
+var authCauseRE = lazyre.New(`(?i)(spf|dkim|dmarc|unauthenticated)`)
 
-func wantsAuth(er report.ExplainedReply) bool {
+func wantsAuth(er message.ExplainedReply) bool {
 	return er.Reason == "authfailure" || (er.Reason != "feedback" && authCauseRE.MatchString(er.Cause))
 }
 
-var ptrCauseRE = regexp.MustCompile(`(?i)(ptr|rdns|reverse)`)
+var ptrCauseRE = lazyre.New(`(?i)(ptr|rdns|reverse)`)
 
-func wantsPTR(er report.ExplainedReply) bool {
+func wantsPTR(er message.ExplainedReply) bool {
 	return er.Reason == "requireptr" || ptrCauseRE.MatchString(er.Cause)
 }
 
 // senderDomain: --sender's domain, else a domain the catalog captured.
-func (f *FollowUp) senderDomain(er report.ExplainedReply) string {
+func (f *FollowUp) senderDomain(er message.ExplainedReply) string {
 	if _, d, ok := strings.Cut(f.Sender, "@"); ok && d != "" {
 		return strings.ToLower(d)
 	}
@@ -275,21 +284,21 @@ func (f *FollowUp) senderDomain(er report.ExplainedReply) string {
 // rarely names: it is left to `mxray dkim DOMAIN --selector S`.
 func authFollowUp(ctx context.Context, r dnscheck.Resolver, domain, sender string, ip netip.Addr) []report.Finding {
 	var out []report.Finding
-	spf := dnscheck.AnalyzeSPF(ctx, r, domain)
+	chk := spf.Analyze(ctx, r, domain)
 	if ip.IsValid() {
 		if sender == "" {
 			sender = "postmaster@" + domain
 		}
-		ev := spf.Evaluate(ctx, r, ip, sender, "")
+		ev := chk.Evaluate(ctx, r, ip, sender, "")
 		f := report.Finding{ID: "explain.spf-now", Subject: domain,
 			Summary:    "SPF for " + ip.String() + " sending as " + domain + " is now: " + string(ev.Result),
-			Evidence:   []string{"record: " + spf.Record, "deciding term: " + ev.Term, ev.Reason},
+			Evidence:   []string{"record: " + chk.Record, "deciding term: " + ev.Term, ev.Reason},
 			References: []string{"RFC 7208 §2.6"}}
 		switch ev.Result {
-		case dnscheck.SPFPass:
+		case spf.Pass:
 			f.Severity = report.OK
 			f.Fix = "SPF passes now; if the bounce was an SPF failure, the record has been fixed since — retry"
-		case dnscheck.SPFTempError:
+		case spf.TempError:
 			f.Severity = report.Unknown
 		default:
 			f.Severity = report.Failure
@@ -297,7 +306,7 @@ func authFollowUp(ctx context.Context, r dnscheck.Resolver, domain, sender strin
 		}
 		out = append(out, f)
 	}
-	out = append(out, spf.Findings...)
-	out = append(out, dnscheck.LookupDMARC(ctx, r, domain).Findings()...)
+	out = append(out, chk.Findings...)
+	out = append(out, dmarc.Lookup(ctx, r, domain).Findings()...)
 	return out
 }

@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxray/mxray/report/catalog"
+
+	"github.com/mxray/mxray/report/message"
+
 	"github.com/miekg/dns"
 
 	"github.com/mxray/mxray/dnscheck"
@@ -40,9 +44,9 @@ func followUpResolver(t *testing.T) (dnscheck.Resolver, *dnstest.Server) {
 	return res, srv
 }
 
-func explainOne(t *testing.T, text string) report.ExplainedReply {
+func explainOne(t *testing.T, text string) message.ExplainedReply {
 	t.Helper()
-	ex := report.ExplainInput([]byte(text), report.ExplainOptions{})
+	ex := message.ExplainInput([]byte(text), message.ExplainOptions{})
 	if len(ex.Replies) != 1 {
 		t.Fatalf("%d replies for %q", len(ex.Replies), text)
 	}
@@ -94,7 +98,7 @@ func TestFollowUpBlocklist(t *testing.T) {
 	// The rejecting server's own address (in "host mx[IP] said") is not
 	// the sender's and must not be queried.
 	fu := NewFollowUp(res, "", netip.Addr{})
-	ex := report.ExplainInput([]byte("Nov 26 10:00:00 mx postfix/smtp[1]: ABC: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, dsn=5.7.1, status=bounced (host mx.b.example[192.0.2.1] said: 554 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org (in reply to RCPT TO command))"), report.ExplainOptions{})
+	ex := message.ExplainInput([]byte("Nov 26 10:00:00 mx postfix/smtp[1]: ABC: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, dsn=5.7.1, status=bounced (host mx.b.example[192.0.2.1] said: 554 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org (in reply to RCPT TO command))"), message.ExplainOptions{})
 	fs := fu.Reply(ctx, ex.Replies[0])
 	if _, ok := findingIDs(fs)["explain.dnsbl-still-listed"]; !ok {
 		t.Errorf("log line: %+v", fs)
@@ -126,8 +130,8 @@ func TestFollowUpAuthAndPTR(t *testing.T) {
 
 	// The replies are built here, not taken from the catalog, so the test
 	// is about the follow-up alone.
-	auth := report.ExplainedReply{Reply: "550 5.7.26 Unauthenticated email from sender.test is not accepted due to domain's DMARC policy. [203.0.113.5]",
-		Explanation: report.Explanation{Stage: report.StageDATA, Code: 550, EnhancedCode: "5.7.26", Reason: "authfailure", Cause: "auth.dmarc-fail"}}
+	auth := message.ExplainedReply{Reply: "550 5.7.26 Unauthenticated email from sender.test is not accepted due to domain's DMARC policy. [203.0.113.5]",
+		Explanation: catalog.Explanation{Stage: catalog.StageDATA, Code: 550, EnhancedCode: "5.7.26", Reason: "authfailure", Cause: "auth.dmarc-fail"}}
 	// SPF: the address of the bounce is not in sender.test's record.
 	fs := findingIDs(NewFollowUp(res, "news@sender.test", netip.Addr{}).Reply(ctx, auth))
 	if f, ok := fs["explain.spf-now"]; !ok || f.Severity != report.Failure || !strings.Contains(f.Summary, "fail") {
@@ -148,8 +152,8 @@ func TestFollowUpAuthAndPTR(t *testing.T) {
 	}
 
 	// PTR: 203.0.113.5 has none; 198.51.100.10 has a confirmed one.
-	ptr := report.ExplainedReply{Reply: "550 5.7.25 [203.0.113.5] The IP address sending this message does not have a PTR record setup",
-		Explanation: report.Explanation{Stage: report.StageRCPT, Code: 550, EnhancedCode: "5.7.25", Reason: "requireptr", Cause: "rdns.missing"}}
+	ptr := message.ExplainedReply{Reply: "550 5.7.25 [203.0.113.5] The IP address sending this message does not have a PTR record setup",
+		Explanation: catalog.Explanation{Stage: catalog.StageRCPT, Code: 550, EnhancedCode: "5.7.25", Reason: "requireptr", Cause: "rdns.missing"}}
 	fs = findingIDs(NewFollowUp(res, "", netip.Addr{}).Reply(ctx, ptr))
 	if f, ok := fs["ptr.missing"]; !ok || f.Severity != report.Failure {
 		t.Errorf("PTR follow-up: %v", keys(fs))
@@ -160,7 +164,7 @@ func TestFollowUpAuthAndPTR(t *testing.T) {
 	}
 	// Nothing to follow up: no queries at all.
 	before := srv.Queries()
-	plain := report.ExplainedReply{Reply: "550 5.1.1 user unknown", Explanation: report.Explanation{Code: 550, Reason: "userunknown", Cause: "user.unknown"}}
+	plain := message.ExplainedReply{Reply: "550 5.1.1 user unknown", Explanation: catalog.Explanation{Code: 550, Reason: "userunknown", Cause: "user.unknown"}}
 	if fs := NewFollowUp(res, "", netip.Addr{}).Reply(ctx, plain); len(fs) != 0 || srv.Queries() != before {
 		t.Errorf("user unknown needs no follow-up: %+v", fs)
 	}

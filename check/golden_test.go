@@ -29,6 +29,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/httpsfetch"
+
+	"github.com/mxray/mxray/dnscheck/dnsbl"
+
 	"crypto/tls"
 
 	"github.com/mxray/mxray/dnscheck"
@@ -79,7 +83,7 @@ func TestGoldenReport(t *testing.T) {
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
 	httpAddr := hs.Listener.Addr().String()
-	httpClient := dnscheck.NewHTTPClient(dnscheck.HTTPOptions{Resolver: res, RootCAs: pki.Pool(),
+	httpClient := httpsfetch.NewClient(httpsfetch.Options{Resolver: res, RootCAs: pki.Pool(),
 		Dial: func(ctx context.Context, network, address string) (net.Conn, error) {
 			if address != "93.184.215.15:443" {
 				return nil, fmt.Errorf("golden test: unexpected HTTPS dial to %s", address)
@@ -94,7 +98,7 @@ func TestGoldenReport(t *testing.T) {
 		HTTPClient: httpClient,
 		Version:    "golden",
 		SMTP:       SMTPOptions{HELO: "probe.mxray.example", TLS: probe.TLSOptions{RootCAs: pki.Pool()}},
-		DNSBL:      DNSBLOptions{Selection: dnscheck.DNSBLSelection{Replace: true, Lists: []string{"bl.example.org:ipv4"}}},
+		DNSBL:      DNSBLOptions{Selection: dnsbl.Selection{Replace: true, Lists: []string{"bl.example.org:ipv4"}}},
 		DKIM:       DKIMOptions{Selectors: []string{"s1", "google"}},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -7,6 +7,10 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/mxray/mxray/dnscheck/httpsfetch"
+
+	"github.com/mxray/mxray/dnscheck/mtasts"
+
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
 )
@@ -18,14 +22,14 @@ func init() {
 // policyHTTPClient is the client for MTA-STS and BIMI fetches: the one the
 // configuration injects (tests), or the production client — certificate
 // verification, no redirects, names resolved with the check's resolver.
-// Body limits and deadlines are applied per fetch by dnscheck.FetchHTTPS,
+// Body limits and deadlines are applied per fetch by httpsfetch.Get,
 // so they hold for an injected client too. release closes the idle
 // connections of a client built here (bulk runs must not accumulate them).
 func policyHTTPClient(env *Env) (client *http.Client, release func()) {
 	if env.Config.HTTPClient != nil {
 		return env.Config.HTTPClient, func() {}
 	}
-	c := dnscheck.NewHTTPClient(dnscheck.HTTPOptions{Resolver: env.Config.Resolver})
+	c := httpsfetch.NewClient(httpsfetch.Options{Resolver: env.Config.Resolver})
 	return c, c.CloseIdleConnections
 }
 
@@ -48,7 +52,7 @@ func mxHostNames(ctx context.Context, env *Env) (hosts []string, mx *dnscheck.MX
 func runMTASTS(ctx context.Context, env *Env) ([]report.Section, any) {
 	client, release := policyHTTPClient(env)
 	defer release()
-	m := dnscheck.CheckMTASTS(ctx, env.Config.Resolver, client, env.Domain)
+	m := mtasts.Check(ctx, env.Config.Resolver, client, env.Domain)
 	m.Now = env.Now()
 	hosts, mx, ok := mxHostNames(ctx, env)
 	var extra []report.Finding

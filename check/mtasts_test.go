@@ -27,6 +27,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/httpsfetch"
+
+	"github.com/mxray/mxray/dnscheck/dane"
+
 	"github.com/miekg/dns"
 
 	"github.com/mxray/mxray/dnscheck"
@@ -108,7 +112,7 @@ func newPolicyWorld(t *testing.T, extraZone string) *policyWorld {
 		t.Fatal(err)
 	}
 	addr := hs.Listener.Addr().String()
-	client := dnscheck.NewHTTPClient(dnscheck.HTTPOptions{Resolver: res, RootCAs: pool, AllowSpecialUse: true,
+	client := httpsfetch.NewClient(httpsfetch.Options{Resolver: res, RootCAs: pool, AllowSpecialUse: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
@@ -228,7 +232,7 @@ func TestPolicyParts(t *testing.T) {
 }
 
 // TestDANEValueContract: the smtp part awaits "dane" and gets a
-// *dnscheck.DANEResult whose TLSAFor and records MatchTLSA can use.
+// *dane.Result whose TLSAFor and records MatchTLSA can use.
 func TestDANEValueContract(t *testing.T) {
 	w := newPolicyWorld(t, "")
 	w.srv.Secure("example.com")
@@ -245,25 +249,25 @@ func TestDANEValueContract(t *testing.T) {
 		"dane": {done: done, enabled: true},
 	}}
 	_, v := runDANE(ctx, env)
-	d, ok := v.(*dnscheck.DANEResult)
+	d, ok := v.(*dane.Result)
 	if !ok || d == nil {
 		t.Fatalf("value %T", v)
 	}
 	h, ok := d.TLSAFor("MX1.example.com.")
-	if !ok || h.Status != dnscheck.DANEStatusOK || !h.Authenticated || h.AddrAuthenticated == nil || !*h.AddrAuthenticated {
+	if !ok || h.Status != dane.StatusOK || !h.Authenticated || h.AddrAuthenticated == nil || !*h.AddrAuthenticated {
 		t.Fatalf("host %+v", h)
 	}
-	if rec, reasons := dnscheck.MatchTLSA(h.Records, []*x509.Certificate{w.leaf}); rec == nil {
+	if rec, reasons := dane.MatchTLSA(h.Records, []*x509.Certificate{w.leaf}); rec == nil {
 		t.Fatalf("no match: %v", reasons)
 	}
-	if h2, ok := d.TLSAFor("mx2.example.net"); !ok || h2.Status != dnscheck.DANEStatusNone {
+	if h2, ok := d.TLSAFor("mx2.example.net"); !ok || h2.Status != dane.StatusNone {
 		t.Fatalf("mx2: %+v %v", h2, ok)
 	}
 
-	// With the mx part skipped, the value is still a (empty) *DANEResult.
+	// With the mx part skipped, the value is still a (empty) *dane.Result.
 	env.results["mx"] = &partResult{done: done, enabled: false}
 	secs, v := runDANE(ctx, env)
-	if d, ok := v.(*dnscheck.DANEResult); !ok || d == nil || len(d.Hosts) != 0 {
+	if d, ok := v.(*dane.Result); !ok || d == nil || len(d.Hosts) != 0 {
 		t.Fatalf("value %T %v", v, v)
 	}
 	if len(secs) != 1 || secs[0].Findings[0].ID != "dane.mx-unknown" {

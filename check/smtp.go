@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/dane"
+
 	"github.com/miekg/dns"
 
 	"github.com/mxray/mxray/dnscheck"
@@ -90,6 +92,8 @@ func (env *Env) probeConfig(domain string) probe.Config {
 	}
 }
 
+// runSMTP is the smtp part: plan the MX addresses, probe them (with the
+// submission checks alongside), then judge every session.
 func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 	sec := report.Section{ID: "smtp", Title: "SMTP on the mail hosts (port 25 dry run; no message is sent)"}
 	mx, ok := env.MX(ctx)
@@ -100,52 +104,99 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 	}
 	res := &SMTPResult{}
 	locks := &ipLocks{}
-
-	type job struct {
-		host dnscheck.MXHost
-		addr netip.Addr
+	jobs, skipped := env.mxJobs(mx)
+	if len(jobs) == 0 {
+		sec.Add(nothingToProbe(mx, skipped))
 	}
-	var jobs [][]job // per host
-	var skipped []string
+
+	// DANE: the TLSA records of the hosts, when the dane part runs.
+	awaitTLSA := env.awaitDANE(ctx)
+
+	// Sessions: hosts concurrently, the addresses of a host one after the other.
+	results, wait := env.probeMXHosts(ctx, locks, jobs)
+
+	// Submission runs beside the port-25 sessions (sharing the IP locks).
+	subCh := make(chan []report.Section, 1)
+	go func() { subCh <- env.runSubmission(ctx, locks, res) }()
+	wait()
+	tlsa := awaitTLSA()
+	// Reverse DNS ran beside the sessions (the rdns part); the banner
+	// check compares it with the banner.
+	rd, _ := env.RDNS(ctx)
+
+	sec.Add(env.mxSessionFindings(res, results, rd, tlsa)...)
+	if len(skipped) > 0 && len(jobs) > 0 {
+		sec.Add(report.Finding{ID: "smtp.skipped-addresses", Severity: report.Info,
+			Summary: "some MX addresses were not probed: they are not public", Evidence: skipped})
+	}
+	sec.Detail = &probe.Detail{Sessions: res.Sessions, ShowTranscript: env.Config.SMTP.ShowTranscript, ShowReplies: env.Config.SMTP.ShowTranscript}
+	subs := <-subCh
+	return append([]report.Section{sec}, subs...), res
+}
+
+// mxJob is one MX address to probe on port 25.
+type mxJob struct {
+	host dnscheck.MXHost
+	addr netip.Addr
+}
+
+// mxRun is a finished port-25 session and the job it ran.
+type mxRun struct {
+	s   *probe.Session
+	job mxJob
+}
+
+// mxJobs are the addresses to probe, grouped by host; skipped are the
+// special-use addresses left out (unless AllowSpecialUse).
+func (env *Env) mxJobs(mx *dnscheck.MXResult) (jobs [][]mxJob, skipped []string) {
 	for _, h := range mx.Hosts {
-		var hj []job
+		var hj []mxJob
 		for _, a := range h.Addrs {
 			if why := dnscheck.SpecialUse(a); why != "" && !env.Config.SMTP.AllowSpecialUse {
 				skipped = append(skipped, fmt.Sprintf("%s %s (%s)", h.Name, a, why))
 				continue
 			}
-			hj = append(hj, job{host: h, addr: a})
+			hj = append(hj, mxJob{host: h, addr: a})
 		}
 		if len(hj) > 0 {
 			jobs = append(jobs, hj)
 		}
 	}
-	if len(jobs) == 0 {
-		if len(skipped) > 0 {
-			sec.Add(report.Finding{ID: "smtp.no-public-address", Severity: report.Unknown,
-				Summary: "no MX address was probed: none is a public address", Evidence: skipped})
-		} else {
-			sec.Add(report.Finding{ID: "smtp.no-hosts", Severity: report.Info,
-				Summary: "there is no mail host to probe (" + mxStatus(mx) + ")"})
-		}
-	}
+	return jobs, skipped
+}
 
-	// DANE: the TLSA records of the hosts, when the dane part runs.
-	var dane *dnscheck.DANEResult
+// nothingToProbe says why no MX address is probed.
+func nothingToProbe(mx *dnscheck.MXResult, skipped []string) report.Finding {
+	if len(skipped) > 0 {
+		return report.Finding{ID: "smtp.no-public-address", Severity: report.Unknown,
+			Summary: "no MX address was probed: none is a public address", Evidence: skipped}
+	}
+	return report.Finding{ID: "smtp.no-hosts", Severity: report.Info,
+		Summary: "there is no mail host to probe (" + mxStatus(mx) + ")"}
+}
+
+// awaitDANE waits for the dane part's result beside the sessions; the
+// function it returns blocks until that wait is over.
+func (env *Env) awaitDANE(ctx context.Context) func() *dane.Result {
+	var tlsa *dane.Result
 	daneCh := make(chan struct{})
 	go func() {
 		defer close(daneCh)
 		if v, ok := env.Await(ctx, "dane"); ok {
-			dane, _ = v.(*dnscheck.DANEResult)
+			tlsa, _ = v.(*dane.Result)
 		}
 	}()
-
-	// Sessions: hosts concurrently, the addresses of a host one after the other.
-	type done struct {
-		s   *probe.Session
-		job job
+	return func() *dane.Result {
+		<-daneCh
+		return tlsa
 	}
-	results := make([][]done, len(jobs))
+}
+
+// probeMXHosts starts the port-25 sessions: one goroutine per host, the
+// addresses of a host one after the other, one connection per IP at a
+// time. The results, per host, are complete once wait returns.
+func (env *Env) probeMXHosts(ctx context.Context, locks *ipLocks, jobs [][]mxJob) (results [][]mxRun, wait func()) {
+	results = make([][]mxRun, len(jobs))
 	var wg sync.WaitGroup
 	for hi, hj := range jobs {
 		wg.Add(1)
@@ -155,21 +206,34 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 				unlock := locks.lock(j.addr.String())
 				s := probe.DryRun(ctx, env.probeConfig(env.Domain), probe.Target{Host: j.host.Name, Addr: net.JoinHostPort(j.addr.String(), "25")})
 				unlock()
-				results[hi] = append(results[hi], done{s, j})
+				results[hi] = append(results[hi], mxRun{s, j})
 			}
 		}()
 	}
+	return results, wg.Wait
+}
 
-	// Submission runs beside the port-25 sessions (sharing the IP locks).
-	subCh := make(chan []report.Section, 1)
-	go func() { subCh <- env.runSubmission(ctx, locks, res) }()
-	wg.Wait()
-	<-daneCh
-	// Reverse DNS ran beside the sessions (the rdns part); the banner
-	// check compares it with the banner.
-	rd, _ := env.RDNS(ctx)
+// mxSessionFindings judges the port-25 sessions in host order, records
+// them in res, and says when none could connect at all.
+func (env *Env) mxSessionFindings(res *SMTPResult, results [][]mxRun, rd *dnscheck.RDNSResult, tlsa *dane.Result) []report.Finding {
+	anyReached, connectFailed, total := reachability(results)
+	var out []report.Finding
+	for _, hr := range results {
+		for _, d := range hr {
+			res.Sessions = append(res.Sessions, d.s)
+			out = append(out, env.mxFindings(d, rd, anyReached)...)
+			out = append(out, daneFindings(tlsa, d.s)...)
+		}
+	}
+	if total > 0 && connectFailed == total {
+		out = append(out, port25Blocked(res.Sessions))
+	}
+	return out
+}
 
-	anyReached, connectFailed, total := false, 0, 0
+// reachability counts the sessions, those that could not connect, and
+// whether any did.
+func reachability(results [][]mxRun) (anyReached bool, connectFailed, total int) {
 	for _, hr := range results {
 		for _, d := range hr {
 			total++
@@ -180,49 +244,43 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 			}
 		}
 	}
-	for _, hr := range results {
-		for _, d := range hr {
-			res.Sessions = append(res.Sessions, d.s)
-			o := probe.FindingOptions{Now: env.Now()}
-			if ptr, ok := ptrFor(rd, d.job.addr); ok {
-				o.PTRStatus = ptr.Status
-				o.PTR = []string{}
-				for _, n := range ptr.Names {
-					o.PTR = append(o.PTR, n.Name)
-				}
-			}
-			fs := d.s.Findings(o)
-			for i := range fs {
-				if fs[i].ID == "smtp.connect-failed" && anyReached && d.s.Status != probe.StatusNetworkUnreachable {
-					// Other hosts answered, so this network can reach port 25:
-					// the host itself is unreachable.
-					fs[i].Severity = report.Warning
-					fs[i].Summary += "; other mail hosts were reachable from here, so this one is down or filtered"
-					fs[i].Cause = "senders skip to the next MX host after a delay; if it is the only working one, mail is delayed or bounced"
-				}
-			}
-			sec.Add(fs...)
-			sec.Add(daneFindings(dane, d.s)...)
+	return anyReached, connectFailed, total
+}
+
+// mxFindings judges one port-25 session, with the PTR of its address.
+func (env *Env) mxFindings(d mxRun, rd *dnscheck.RDNSResult, anyReached bool) []report.Finding {
+	o := probe.FindingOptions{Now: env.Now()}
+	if ptr, ok := ptrFor(rd, d.job.addr); ok {
+		o.PTRStatus = ptr.Status
+		o.PTR = []string{}
+		for _, n := range ptr.Names {
+			o.PTR = append(o.PTR, n.Name)
 		}
 	}
-	if total > 0 && connectFailed == total {
-		var ev []string
-		for _, s := range res.Sessions {
-			ev = append(ev, s.Summary())
+	fs := d.s.Findings(o)
+	for i := range fs {
+		if fs[i].ID == "smtp.connect-failed" && anyReached && d.s.Status != probe.StatusNetworkUnreachable {
+			// Other hosts answered, so this network can reach port 25:
+			// the host itself is unreachable.
+			fs[i].Severity = report.Warning
+			fs[i].Summary += "; other mail hosts were reachable from here, so this one is down or filtered"
+			fs[i].Cause = "senders skip to the next MX host after a delay; if it is the only working one, mail is delayed or bounced"
 		}
-		sec.Add(report.Finding{ID: "smtp.port25-blocked", Severity: report.Unknown,
-			Summary:  "unknown: no MX host was reachable on port 25 while DNS works; outbound port 25 may be blocked on this network (common on cloud hosts and residential ISPs)",
-			Evidence: ev,
-			Cause:    "many providers block outgoing connections to port 25 to stop spam from compromised machines; the mail hosts may be fine",
-			Fix:      "run mxray from a host that may connect to port 25 (a mail server, or a VPS whose provider allows it), or ask the provider to lift the block"})
 	}
-	if len(skipped) > 0 && len(jobs) > 0 {
-		sec.Add(report.Finding{ID: "smtp.skipped-addresses", Severity: report.Info,
-			Summary: "some MX addresses were not probed: they are not public", Evidence: skipped})
+	return fs
+}
+
+// port25Blocked: no MX host could be reached on port 25.
+func port25Blocked(sessions []*probe.Session) report.Finding {
+	var ev []string
+	for _, s := range sessions {
+		ev = append(ev, s.Summary())
 	}
-	sec.Detail = &probe.Detail{Sessions: res.Sessions, ShowTranscript: env.Config.SMTP.ShowTranscript, ShowReplies: env.Config.SMTP.ShowTranscript}
-	subs := <-subCh
-	return append([]report.Section{sec}, subs...), res
+	return report.Finding{ID: "smtp.port25-blocked", Severity: report.Unknown,
+		Summary:  "unknown: no MX host was reachable on port 25 while DNS works; outbound port 25 may be blocked on this network (common on cloud hosts and residential ISPs)",
+		Evidence: ev,
+		Cause:    "many providers block outgoing connections to port 25 to stop spam from compromised machines; the mail hosts may be fine",
+		Fix:      "run mxray from a host that may connect to port 25 (a mail server, or a VPS whose provider allows it), or ask the provider to lift the block"}
 }
 
 func ptrFor(rd *dnscheck.RDNSResult, a netip.Addr) (dnscheck.PTRResult, bool) {
@@ -244,12 +302,12 @@ func mxStatus(mx *dnscheck.MXResult) string {
 
 // daneFindings compares the presented certificate with the host's TLSA
 // records (RFC 7672 §3): a DANE sender delivers only when one matches.
-func daneFindings(d *dnscheck.DANEResult, s *probe.Session) []report.Finding {
+func daneFindings(d *dane.Result, s *probe.Session) []report.Finding {
 	if d == nil || !s.Status.Reached() && s.Status != probe.StatusTLSHandshakeFailed {
 		return nil
 	}
 	h, ok := d.TLSAFor(s.Host)
-	if !ok || h.Status != dnscheck.DANEStatusOK || len(h.Records) == 0 {
+	if !ok || h.Status != dane.StatusOK || len(h.Records) == 0 {
 		return nil
 	}
 	subj := fmt.Sprintf("%s (%s)", s.Host, s.Addr)
@@ -270,8 +328,8 @@ func daneFindings(d *dnscheck.DANEResult, s *probe.Session) []report.Finding {
 			References: []string{"RFC 7672 §2.2"}}}
 	}
 	chain := s.TLS.Certificates()
-	m, reasons := dnscheck.MatchTLSA(h.Records, chain)
-	if m != nil && m.Usage == dnscheck.TLSAUsageDANETA {
+	m, reasons := dane.MatchTLSA(h.Records, chain)
+	if m != nil && m.Usage == dane.TLSAUsageDANETA {
 		// RFC 7672 §3.2.2/§3.2.3: with DANE-TA the chain must still verify
 		// up to the matched anchor, name the MX host and be in date.
 		switch s.TLS.Problem {
@@ -296,7 +354,7 @@ func daneFindings(d *dnscheck.DANEResult, s *probe.Session) []report.Finding {
 		Fix:        "publish a TLSA record for the current key (keep the old one until every server uses the new key)",
 		References: []string{"RFC 7672 §3", "RFC 7671 §8.1"}}
 	if len(chain) > 0 {
-		f.Publish = []string{dnscheck.TLSARecordFor(s.Host, 25, chain[0])}
+		f.Publish = []string{dane.TLSARecordFor(s.Host, 25, chain[0])}
 	}
 	return []report.Finding{f}
 }
@@ -314,8 +372,34 @@ type submissionTarget struct {
 // authenticates: no credentials are tried.
 func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResult) []report.Section {
 	sec := report.Section{ID: "submission", Title: "Mail submission (ports 587 and 465)"}
-	var targets []submissionTarget
-	var srvEvidence []string
+	targets, srvEvidence, lookupFailures := env.srvSubmissionTargets(ctx)
+	sec.Add(lookupFailures...)
+	targets = append(targets, flagSubmissionTargets(env.Config.SMTP.Submission)...)
+	if len(targets) == 0 {
+		sec.Add(env.noSubmission(srvEvidence))
+		return []report.Section{sec}
+	}
+	sessions := env.probeSubmission(ctx, locks, targets)
+	for i, s := range sessions {
+		if s == nil {
+			continue
+		}
+		res.Submission = append(res.Submission, s)
+		fs := s.Findings(probe.FindingOptions{Now: env.Now(), Submission: true})
+		for j := range fs {
+			fs[j].ID = strings.Replace(fs[j].ID, "smtp.", "submission.", 1)
+			fs[j].Evidence = append(fs[j].Evidence, "found by: "+targets[i].source)
+		}
+		sec.Add(fs...)
+	}
+	sec.Detail = &probe.Detail{Sessions: res.Submission, ShowTranscript: env.Config.SMTP.ShowTranscript}
+	return []report.Section{sec}
+}
+
+// srvSubmissionTargets are the hosts of the _submissions._tcp (465) and
+// _submission._tcp (587) SRV records, by priority; srvEvidence is what
+// the lookups returned, failures the lookups that failed.
+func (env *Env) srvSubmissionTargets(ctx context.Context) (targets []submissionTarget, srvEvidence []string, failures []report.Finding) {
 	for _, q := range []struct {
 		name string
 		port int
@@ -324,7 +408,7 @@ func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResu
 		srvEvidence = append(srvEvidence, a.Describe())
 		srvEvidence = append(srvEvidence, a.Strings()...)
 		if a.Failed() {
-			sec.Add(report.Finding{ID: "submission.srv-lookup-failed", Severity: report.Unknown,
+			failures = append(failures, report.Finding{ID: "submission.srv-lookup-failed", Severity: report.Unknown,
 				Summary: "could not look up " + q.name + " SRV: " + a.Status.String(), Evidence: []string{a.Describe()}})
 			continue
 		}
@@ -342,7 +426,14 @@ func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResu
 			targets = append(targets, submissionTarget{strings.TrimSuffix(strings.ToLower(s.Target), "."), int(s.Port), "SRV " + q.name})
 		}
 	}
-	for _, h := range env.Config.SMTP.Submission {
+	return targets, srvEvidence, failures
+}
+
+// flagSubmissionTargets are the --submission hosts: HOST:PORT, or HOST on
+// both 587 and 465.
+func flagSubmissionTargets(hosts []string) []submissionTarget {
+	var targets []submissionTarget
+	for _, h := range hosts {
 		host, port, err := net.SplitHostPort(h)
 		if err != nil {
 			targets = append(targets, submissionTarget{h, 587, "--submission"}, submissionTarget{h, 465, "--submission"})
@@ -351,15 +442,22 @@ func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResu
 		p, _ := strconv.Atoi(port)
 		targets = append(targets, submissionTarget{host, p, "--submission"})
 	}
-	if len(targets) == 0 {
-		sec.Add(report.Finding{ID: "submission.none", Severity: report.Info,
-			Summary:    "no submission service is advertised (no RFC 6186 SRV records) and none was named with --submission; not checked",
-			Evidence:   srvEvidence,
-			Fix:        "optional: publish SRV records so mail clients can configure themselves",
-			Publish:    []string{"_submissions._tcp." + env.Domain + ". IN SRV 0 1 465 mail." + env.Domain + ".", "_submission._tcp." + env.Domain + ". IN SRV 0 1 587 mail." + env.Domain + "."},
-			References: []string{"RFC 6186 §3.1", "RFC 8314 §5.1"}})
-		return []report.Section{sec}
-	}
+	return targets
+}
+
+// noSubmission: no submission service is advertised or named.
+func (env *Env) noSubmission(srvEvidence []string) report.Finding {
+	return report.Finding{ID: "submission.none", Severity: report.Info,
+		Summary:    "no submission service is advertised (no RFC 6186 SRV records) and none was named with --submission; not checked",
+		Evidence:   srvEvidence,
+		Fix:        "optional: publish SRV records so mail clients can configure themselves",
+		Publish:    []string{"_submissions._tcp." + env.Domain + ". IN SRV 0 1 465 mail." + env.Domain + ".", "_submission._tcp." + env.Domain + ". IN SRV 0 1 587 mail." + env.Domain + "."},
+		References: []string{"RFC 6186 §3.1", "RFC 8314 §5.1"}}
+}
+
+// probeSubmission runs one session per target, all at once (the IP
+// locks keep one connection per address).
+func (env *Env) probeSubmission(ctx context.Context, locks *ipLocks, targets []submissionTarget) []*probe.Session {
 	sessions := make([]*probe.Session, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -370,20 +468,7 @@ func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResu
 		}()
 	}
 	wg.Wait()
-	for i, s := range sessions {
-		if s == nil {
-			continue
-		}
-		res.Submission = append(res.Submission, s)
-		fs := s.Findings(probe.FindingOptions{Now: env.Now(), Submission: true})
-		for j := range fs {
-			fs[j].ID = strings.Replace(fs[j].ID, "smtp.", "submission.", 1)
-			fs[j].Evidence = append(fs[j].Evidence, "found by: "+targets[i].source)
-		}
-		sec.Add(fs...)
-	}
-	sec.Detail = &probe.Detail{Sessions: res.Submission, ShowTranscript: env.Config.SMTP.ShowTranscript}
-	return []report.Section{sec}
+	return sessions
 }
 
 func (env *Env) submissionSession(ctx context.Context, locks *ipLocks, t submissionTarget) *probe.Session {

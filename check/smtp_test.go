@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/dane"
+
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/probe"
 	"github.com/mxray/mxray/probe/smtptest"
@@ -202,8 +204,8 @@ func TestDANEFindings(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rec := dnscheck.TLSARecord{Usage: 3, Selector: 1, MatchingType: 1, Data: tc.data, Raw: "_25._tcp.mx.example.test. IN TLSA 3 1 1 " + tc.data}
-			d := &dnscheck.DANEResult{Hosts: []dnscheck.DANEHost{{Host: "mx.example.test", Port: 25, Records: []dnscheck.TLSARecord{rec}, Authenticated: true, Status: dnscheck.DANEStatusOK}}}
+			rec := dane.TLSARecord{Usage: 3, Selector: 1, MatchingType: 1, Data: tc.data, Raw: "_25._tcp.mx.example.test. IN TLSA 3 1 1 " + tc.data}
+			d := &dane.Result{Hosts: []dane.Host{{Host: "mx.example.test", Port: 25, Records: []dane.TLSARecord{rec}, Authenticated: true, Status: dane.StatusOK}}}
 			fs := daneFindings(d, s)
 			if len(fs) != 1 || fs[0].ID != tc.id || fs[0].Severity != tc.sev {
 				t.Fatalf("findings %+v", fs)
@@ -214,7 +216,7 @@ func TestDANEFindings(t *testing.T) {
 		})
 	}
 	// Not authenticated: senders ignore the records; nothing to judge here.
-	d := &dnscheck.DANEResult{Hosts: []dnscheck.DANEHost{{Host: "mx.example.test", Port: 25, Status: dnscheck.DANEStatusInsecure}}}
+	d := &dane.Result{Hosts: []dane.Host{{Host: "mx.example.test", Port: 25, Status: dane.StatusInsecure}}}
 	if fs := daneFindings(d, s); len(fs) != 0 {
 		t.Errorf("insecure TLSA judged: %+v", fs)
 	}

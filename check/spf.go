@@ -1,6 +1,6 @@
 package check
 
-// The spf part: the domain's SPF record tree, linted (dnscheck.AnalyzeSPF),
+// The spf part: the domain's SPF record tree, linted (spf.Analyze),
 // then check_host() for every address of every MX host — a server that
 // receives mail often sends it too (bounces, forwards), so its result is
 // reported as info, not judged — and, when the user names a sending IP
@@ -12,7 +12,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/dnscheck/spf"
+
 	"github.com/mxray/mxray/report"
 )
 
@@ -40,10 +41,10 @@ type spfJob struct {
 }
 
 // runSPF returns the "spf" section and, for other parts (DMARC alignment),
-// the *dnscheck.SPFCheck.
+// the *spf.Check.
 func runSPF(ctx context.Context, env *Env) ([]report.Section, any) {
 	cfg := env.Config
-	c := dnscheck.AnalyzeSPF(ctx, cfg.Resolver, env.Domain)
+	c := spf.Analyze(ctx, cfg.Resolver, env.Domain)
 	sec := report.Section{ID: "spf", Title: "SPF (RFC 7208)", Findings: c.Findings, Detail: c}
 
 	var jobs []spfJob
@@ -76,7 +77,7 @@ func runSPF(ctx context.Context, env *Env) ([]report.Section, any) {
 			}
 		}
 	}
-	evs := make([]dnscheck.SPFEvaluation, len(jobs))
+	evs := make([]spf.Evaluation, len(jobs))
 	var wg sync.WaitGroup
 	for i, j := range jobs {
 		wg.Add(1)
@@ -86,7 +87,7 @@ func runSPF(ctx context.Context, env *Env) ([]report.Section, any) {
 				// The sender is at another domain (a bounce domain, an
 				// ESP's return path): check_host() checks the MAIL FROM
 				// domain (RFC 7208 §2.4), which is what DMARC aligns.
-				evs[i] = dnscheck.CheckHost(ctx, cfg.Resolver, j.ip, d, j.sender, j.helo)
+				evs[i] = spf.CheckHost(ctx, cfg.Resolver, j.ip, d, j.sender, j.helo)
 			} else {
 				evs[i] = c.Evaluate(ctx, cfg.Resolver, j.ip, j.sender, j.helo)
 			}

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/mxray/mxray/dnscheck/spf"
+
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
 )
@@ -50,14 +52,14 @@ func TestSPFPart(t *testing.T) {
 					t.Errorf("want %s (%s), got %+v", id, sev, fs)
 				}
 			}
-			// The typed value other parts await ("spf" → *dnscheck.SPFCheck).
+			// The typed value other parts await ("spf" → *spf.Check).
 			r := cfg.Resolver
 			done := make(chan struct{})
 			close(done)
 			env := &Env{Domain: "example.test", Config: &cfg, results: map[string]*partResult{
 				"mx": {done: done, enabled: !tc.opt.NoMX, value: dnscheck.LookupMX(context.Background(), r, "example.test")}}}
 			_, v := runSPF(context.Background(), env)
-			got, _ := v.(*dnscheck.SPFCheck)
+			got, _ := v.(*spf.Check)
 			if got == nil || got.Record == "" || len(got.Evaluations) != tc.evals {
 				t.Fatalf("awaited SPF check: %+v", got)
 			}

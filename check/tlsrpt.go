@@ -7,7 +7,12 @@ package check
 import (
 	"context"
 
-	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/dnscheck/mtasts"
+
+	"github.com/mxray/mxray/dnscheck/dane"
+
+	"github.com/mxray/mxray/dnscheck/tlsrpt"
+
 	"github.com/mxray/mxray/report"
 )
 
@@ -16,17 +21,17 @@ func init() {
 }
 
 func runTLSRPT(ctx context.Context, env *Env) ([]report.Section, any) {
-	t := dnscheck.LookupTLSRPT(ctx, env.Config.Resolver, env.Domain)
+	t := tlsrpt.Lookup(ctx, env.Config.Resolver, env.Domain)
 	if !t.TXT.Exists() && !t.TXT.Failed() {
 		if v, ok := env.Await(ctx, "mta-sts"); ok {
-			if m, ok := v.(*dnscheck.MTASTSResult); ok && m.Active() {
+			if m, ok := v.(*mtasts.Result); ok && m.Active() {
 				t.UsesTLSPolicy = "MTA-STS"
 			}
 		}
 		if v, ok := env.Await(ctx, "dane"); ok && t.UsesTLSPolicy == "" {
-			if d, ok := v.(*dnscheck.DANEResult); ok {
+			if d, ok := v.(*dane.Result); ok {
 				for _, h := range d.Hosts {
-					if h.Status == dnscheck.DANEStatusOK {
+					if h.Status == dane.StatusOK {
 						t.UsesTLSPolicy = "DANE"
 						break
 					}

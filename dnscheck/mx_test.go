@@ -3,8 +3,6 @@ package dnscheck
 import (
 	"context"
 	"net/netip"
-	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 
 	"github.com/mxray/mxray/dnscheck/dnstest"
 	"github.com/mxray/mxray/report"
+	"github.com/mxray/mxray/report/reporttest"
 )
 
 // mxZone describes one mail world per domain; each test case checks one
@@ -104,27 +103,6 @@ func mxWorld(t *testing.T) (*dnstest.Server, *Client) {
 	return srv, c
 }
 
-// findingSet maps each finding id to its worst severity (shared by the
-// table tests of every check in this package).
-func findingSet(fs []report.Finding) map[string]report.Severity {
-	out := map[string]report.Severity{}
-	for _, f := range fs {
-		if prev, ok := out[f.ID]; !ok || report.Worst(prev, f.Severity) == f.Severity {
-			out[f.ID] = f.Severity
-		}
-	}
-	return out
-}
-
-func ids(m map[string]report.Severity) string {
-	var s []string
-	for id, sev := range m {
-		s = append(s, id+"="+sev.String())
-	}
-	sort.Strings(s)
-	return strings.Join(s, " ")
-}
-
 func TestMXFindings(t *testing.T) {
 	_, c := mxWorld(t)
 	tests := []struct {
@@ -161,15 +139,15 @@ func TestMXFindings(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			res := LookupMX(ctx, c, tt.domain)
-			got := findingSet(append(res.Findings(), LookupRDNS(ctx, c, res).Findings(res)...))
+			got := reporttest.Severities(append(res.Findings(), LookupRDNS(ctx, c, res).Findings(res)...))
 			for id, sev := range tt.want {
 				if g, ok := got[id]; !ok || g != sev {
-					t.Errorf("want %s=%s; got %s", id, sev, ids(got))
+					t.Errorf("want %s=%s; got %s", id, sev, reporttest.IDs(got))
 				}
 			}
 			for _, id := range tt.absent {
 				if _, ok := got[id]; ok {
-					t.Errorf("unexpected %s; got %s", id, ids(got))
+					t.Errorf("unexpected %s; got %s", id, reporttest.IDs(got))
 				}
 			}
 		})

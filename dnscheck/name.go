@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/miekg/dns"
 	"golang.org/x/net/idna"
 )
 
@@ -101,4 +102,24 @@ func IsHostname(name string) bool {
 		}
 	}
 	return true
+}
+
+// QueryName turns a name as SPF builds it (raw octets, dot-separated) into
+// the presentation form the resolver takes, escaping what miekg/dns would
+// otherwise read as syntax (§7.3 expansions may contain spaces, quotes...).
+func QueryName(name string) string {
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == ' ' || c == '"' || c == '(' || c == ')' || c == ';' || c == '@' || c == '$' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x21 || c > 0x7e:
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return dns.Fqdn(b.String())
 }

@@ -12,10 +12,11 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/mxray/mxray/internal/lazyre"
 
 	"github.com/miekg/dns"
 
@@ -95,7 +96,7 @@ func CheckPTR(ctx context.Context, r Resolver, addr netip.Addr) PTRResult {
 	return res
 }
 
-var genericWords = regexp.MustCompile(`(^|[^a-z])(dyn|dynamic|dynip|dsl|adsl|vdsl|xdsl|pool|dhcp|cable|ppp|pppoe|dialup|dial|dialin|broadband|bb|cust|customer|client|clients|host|ip|res|resnet|residential|user|users|unassigned|unknown|nat|wireless|wifi|mobile|cpe|fibre|fiber|ftth|static)([^a-z]|$)`)
+var genericWords = lazyre.New(`(^|[^a-z])(dyn|dynamic|dynip|dsl|adsl|vdsl|xdsl|pool|dhcp|cable|ppp|pppoe|dialup|dial|dialin|broadband|bb|cust|customer|client|clients|host|ip|res|resnet|residential|user|users|unassigned|unknown|nat|wireless|wifi|mobile|cpe|fibre|fiber|ftth|static)([^a-z]|$)`)
 
 // GenericPTR says why name looks like an ISP's generic reverse name for an
 // access line, or "" when it does not. Receivers (Spamhaus PBL policy,

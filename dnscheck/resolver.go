@@ -1,14 +1,3 @@
-// Package dnscheck holds mxray's DNS resolver and one file per DNS-published
-// mail standard: MX and host addresses (RFC 5321 §5, RFC 7505), reverse DNS,
-// SPF (RFC 7208), DKIM keys (RFC 6376), DMARC (RFC 7489, RFC 9989), MTA-STS
-// (RFC 8461), TLS-RPT (RFC 8460), BIMI, DANE (RFC 7672) and DNS blocklists
-// (RFC 5782).
-//
-// Every check takes a Resolver, so tests pass either a dnstest server's
-// address or a map-backed StaticResolver, and the product passes the system's
-// nameservers: the code path is the same. A lookup that could not be
-// completed (SERVFAIL, REFUSED, timeout) is reported as unknown, never as a
-// missing record.
 package dnscheck
 
 import (

@@ -35,10 +35,19 @@ func NewStaticResolver(lines ...string) *StaticResolver {
 		if rr == nil {
 			continue
 		}
-		n := dns.CanonicalName(rr.Header().Name)
-		r.records[n] = append(r.records[n], rr)
+		r.Add(rr)
 	}
 	return r
+}
+
+// Add serves rr as given, for records that zone-file syntax cannot express
+// (a TXT character-string over 255 octets, which no server can send but a
+// zone file can hold).
+func (r *StaticResolver) Add(rr dns.RR) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := dns.CanonicalName(rr.Header().Name)
+	r.records[n] = append(r.records[n], rr)
 }
 
 // Fail makes lookups of name/qtype (qtype 0: every type) end with status.

@@ -29,6 +29,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mxray/mxray/report/catalog"
+
 	"github.com/mxray/mxray/report"
 )
 
@@ -83,10 +85,10 @@ var ErrClosed = errors.New("connection closed by the server")
 // and the reply it got, with times. A step with Note only records an event
 // (the TLS handshake).
 type Step struct {
-	Stage   report.Stage `json:"stage"`
-	Command string       `json:"command,omitempty"`
-	SentAt  time.Time    `json:"sent_at,omitempty"`
-	Reply   *Reply       `json:"reply,omitempty"`
+	Stage   catalog.Stage `json:"stage"`
+	Command string        `json:"command,omitempty"`
+	SentAt  time.Time     `json:"sent_at,omitempty"`
+	Reply   *Reply        `json:"reply,omitempty"`
 	// Duration runs from sending the command (from connecting, for the
 	// greeting) to the last line of the reply.
 	Duration report.Duration `json:"duration"`
@@ -146,9 +148,9 @@ func (c *Client) ReadGreeting(ctx context.Context, timeout time.Duration, starte
 	if timeout <= 0 {
 		timeout = c.commandTimeout
 	}
-	r, err := c.readReply(ctx, report.StageConnect, started.Add(timeout))
+	r, err := c.readReply(ctx, catalog.StageConnect, started.Add(timeout))
 	// SentAt of the greeting step is when the connection was established.
-	st := Step{Stage: report.StageConnect, SentAt: started, Reply: r, Duration: report.Duration(c.now().Sub(started))}
+	st := Step{Stage: catalog.StageConnect, SentAt: started, Reply: r, Duration: report.Duration(c.now().Sub(started))}
 	if err != nil {
 		st.Error = err.Error()
 	}
@@ -157,13 +159,13 @@ func (c *Client) ReadGreeting(ctx context.Context, timeout time.Duration, starte
 }
 
 // Command sends one command line and reads its reply. line is without CRLF.
-func (c *Client) Command(ctx context.Context, stage report.Stage, line string) (*Reply, error) {
+func (c *Client) Command(ctx context.Context, stage catalog.Stage, line string) (*Reply, error) {
 	return c.command(ctx, stage, line, line)
 }
 
 // command sends line and records shown in its place (AUTH hides the
 // credentials: they never enter the transcript).
-func (c *Client) command(ctx context.Context, stage report.Stage, line, shown string) (*Reply, error) {
+func (c *Client) command(ctx context.Context, stage catalog.Stage, line, shown string) (*Reply, error) {
 	sent := c.now()
 	st := Step{Stage: stage, Command: shown, SentAt: sent}
 	// Without PIPELINING the server speaks only after a command (RFC 5321
@@ -191,7 +193,7 @@ func (c *Client) command(ctx context.Context, stage report.Stage, line, shown st
 }
 
 // Note records an event in the transcript.
-func (c *Client) Note(stage report.Stage, note string) {
+func (c *Client) Note(stage catalog.Stage, note string) {
 	c.record(Step{Stage: stage, SentAt: c.now(), Note: note})
 }
 
@@ -235,7 +237,7 @@ func forbidden(line string) bool {
 // readReply reads one whole reply before deadline (or ctx's end, whichever
 // comes first). The deadline bounds the whole reply, not each read, so a
 // server dripping one byte per second cannot keep the client waiting.
-func (c *Client) readReply(ctx context.Context, stage report.Stage, deadline time.Time) (*Reply, error) {
+func (c *Client) readReply(ctx context.Context, stage catalog.Stage, deadline time.Time) (*Reply, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
@@ -282,7 +284,7 @@ func (c *Client) readReply(ctx context.Context, stage report.Stage, deadline tim
 	}
 	r.ReceivedAt = c.now()
 	r.Enhanced = parseEnhanced(r.Code, lineText(r.Lines[0]))
-	r.Explain = report.Explain(stage, r.Code, r.Enhanced, r.Text())
+	r.Explain = catalog.Explain(stage, r.Code, r.Enhanced, r.Text())
 	return r, nil
 }
 
@@ -318,7 +320,7 @@ func (c *Client) readLine() (string, error) {
 // handshake the TLS connection is still returned: its state is what the
 // caller records.
 func (c *Client) StartTLS(ctx context.Context, cfg *tls.Config) (*Reply, *tls.Conn, error) {
-	r, err := c.Command(ctx, report.StageSTARTTLS, "STARTTLS")
+	r, err := c.Command(ctx, catalog.StageSTARTTLS, "STARTTLS")
 	if err != nil || r.Code != 220 {
 		return r, nil, err
 	}
@@ -384,5 +386,5 @@ func (c *Client) AuthPlain(ctx context.Context, user, pass string) (*Reply, erro
 		return nil, errors.New("probe: refusing AUTH outside TLS")
 	}
 	resp := base64.StdEncoding.EncodeToString([]byte("\x00" + user + "\x00" + pass))
-	return c.command(ctx, report.StageAUTH, "AUTH PLAIN "+resp, "AUTH PLAIN <credentials hidden>")
+	return c.command(ctx, catalog.StageAUTH, "AUTH PLAIN "+resp, "AUTH PLAIN <credentials hidden>")
 }

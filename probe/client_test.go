@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxray/mxray/report/catalog"
+
 	"github.com/mxray/mxray/probe/smtptest"
 	"github.com/mxray/mxray/report"
 )
@@ -319,14 +321,14 @@ func TestCommandGuard(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, cmd := range []string{"DATA", "data", " Data", "BDAT 10 LAST", "bdat 0", "DATA\t", "DATAX"} {
-		if _, err := c.Command(ctx, report.StageDATA, cmd); !errors.Is(err, ErrForbiddenCommand) {
+		if _, err := c.Command(ctx, catalog.StageDATA, cmd); !errors.Is(err, ErrForbiddenCommand) {
 			t.Errorf("%q: err %v, want ErrForbiddenCommand", cmd, err)
 		}
 	}
-	if _, err := c.Command(ctx, report.StageUnknown, "NOOP\r\nDATA"); err == nil {
+	if _, err := c.Command(ctx, catalog.StageUnknown, "NOOP\r\nDATA"); err == nil {
 		t.Error("CRLF injection not refused")
 	}
-	if r, err := c.Command(ctx, report.StageUnknown, "NOOP"); err != nil || r.Code != 250 {
+	if r, err := c.Command(ctx, catalog.StageUnknown, "NOOP"); err != nil || r.Code != 250 {
 		t.Fatalf("NOOP: %v %v", r, err)
 	}
 	if v := rec.Commands(); len(v) != 1 || v[0] != "NOOP" {

@@ -17,7 +17,7 @@
 // the decision without delivering anything.
 //
 // Every reply is kept with its stage, code, enhanced code (RFC 3463),
-// lines and time, and explained by the reply catalog (report.Explain);
+// lines and time, and explained by the reply catalog (catalog.Explain);
 // every command with its send time. The session ends with one Status in
 // the style of zgrab2 (ok, connection-refused, greeting-timeout,
 // rejected-at-greeting, tls-handshake-failed, protocol-error, rate-limited,

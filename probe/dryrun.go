@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mxray/mxray/report/catalog"
+
 	"github.com/mxray/mxray/internal/netguard"
 	"github.com/mxray/mxray/report"
 )
@@ -181,7 +183,30 @@ func DryRun(ctx context.Context, cfg Config, target Target) *Session {
 	return s
 }
 
+// dryRun is one session: connect, then talk until QUIT or the first step
+// that ends the session. The transcript is kept whichever way it ends.
 func dryRun(ctx context.Context, cfg Config, target Target) *Session {
+	s, cfg := newSession(cfg, target)
+	start := time.Now()
+	defer func() { s.Timings.Total = report.Duration(time.Since(start)) }()
+
+	ctx, cancel := context.WithTimeout(ctx, cfg.SessionTimeout)
+	defer cancel()
+
+	conn, ok := s.connect(ctx, cfg, start)
+	if !ok {
+		return s
+	}
+	connected := time.Now()
+	d := newDialogue(s, conn, cfg)
+	defer d.hangUp()
+	d.run(ctx, connected)
+	return s
+}
+
+// newSession works out the address and port to dial, fills in the
+// defaults of cfg for that port and starts the session's record.
+func newSession(cfg Config, target Target) (*Session, Config) {
 	addr := target.Addr
 	if addr == "" {
 		addr = net.JoinHostPort(target.Host, "25")
@@ -195,59 +220,114 @@ func dryRun(ctx context.Context, cfg Config, target Target) *Session {
 	if s.Host == "" {
 		s.Host, _, _ = net.SplitHostPort(addr)
 	}
-	start := time.Now()
-	defer func() { s.Timings.Total = report.Duration(time.Since(start)) }()
+	return s, cfg
+}
 
-	ctx, cancel := context.WithTimeout(ctx, cfg.SessionTimeout)
-	defer cancel()
-
-	// Connect.
+// connect opens the TCP connection. On failure the session ends there,
+// with the connect status and a single connect step.
+func (s *Session) connect(ctx context.Context, cfg Config, start time.Time) (net.Conn, bool) {
 	dctx, dcancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
-	conn, err := cfg.Dial(dctx, "tcp", addr)
+	conn, err := cfg.Dial(dctx, "tcp", s.Addr)
 	dcancel()
 	s.Timings.Connect = report.Duration(time.Since(start))
 	if err != nil {
 		s.Status, s.Detail = connectStatus(ctx, err)
-		s.Steps = []Step{{Stage: report.StageConnect, SentAt: s.StartedAt, Error: err.Error()}}
-		return s
+		s.Steps = []Step{{Stage: catalog.StageConnect, SentAt: s.StartedAt, Error: err.Error()}}
+		return nil, false
 	}
-	connected := time.Now()
+	return conn, true
+}
+
+// dialogue is a dry run on an open connection: the session being
+// recorded, the client that talks to the server, and the run's settings.
+type dialogue struct {
+	s          *Session
+	c          *Client
+	cfg        Config
+	local      net.Addr // the local end of the connection
+	serverName string   // for SNI and certificate verification
+}
+
+func newDialogue(s *Session, conn net.Conn, cfg Config) *dialogue {
 	s.LocalAddr = conn.LocalAddr().String()
 	c := NewClient(conn, cfg.Limits, cfg.CommandTimeout)
 	c.now = time.Now
-	defer func() {
-		_ = c.Close()
-		s.Steps = c.Steps()
-	}()
 	serverName := cfg.TLS.ServerName
 	if serverName == "" {
 		serverName = strings.TrimSuffix(s.Host, ".")
 	}
+	return &dialogue{s: s, c: c, cfg: cfg, local: conn.LocalAddr(), serverName: serverName}
+}
 
-	// Implicit TLS (port 465, RFC 8314 §3.3): handshake before the greeting.
-	if cfg.Mode == ModeImplicitTLS {
-		t0 := time.Now()
-		info, err := c.handshakeInfo(ctx, cfg.TLS, serverName, cfg.Now())
-		s.Timings.TLS = report.Duration(time.Since(t0))
-		s.TLS = info
-		c.Note(report.StageConnect, tlsNote(info))
-		if err != nil {
-			s.Status, s.Detail = StatusTLSHandshakeFailed, "implicit TLS handshake failed: "+err.Error()
-			return s
+// hangUp closes the connection and keeps the transcript in the session.
+func (d *dialogue) hangUp() {
+	_ = d.c.Close()
+	d.s.Steps = d.c.Steps()
+}
+
+// run is the session from the first byte to QUIT, in that order; it stops
+// at the first step that ends the session.
+func (d *dialogue) run(ctx context.Context, connected time.Time) {
+	if d.cfg.Mode == ModeImplicitTLS {
+		var ok bool
+		if connected, ok = d.implicitTLS(ctx); !ok {
+			return
 		}
-		connected = time.Now() // the greeting is timed from the end of the handshake
 	}
+	if !d.greet(ctx, connected) {
+		return
+	}
+	d.s.HELOName = heloName(d.cfg.HELO, d.local)
+	// EHLO, with HELO on 500/502 (RFC 5321 §4.1.4: a server that does not
+	// support EHLO answers 500 or 502, and the client may fall back).
+	if !d.s.hello(ctx, d.c) {
+		return
+	}
+	if d.cfg.Mode == ModeSTARTTLS && d.s.Extensions.Has("STARTTLS") && !d.startTLS(ctx) {
+		return
+	}
+	if d.cfg.Auth != nil && !d.logIn(ctx) {
+		return
+	}
+	if !d.cfg.NoMail && !d.s.transaction(ctx, d.c, d.cfg) {
+		return
+	}
+	if !d.cfg.NoVRFY && !d.cfg.NoMail && !d.askVRFY(ctx) {
+		return
+	}
+	d.quit(ctx)
+}
 
-	// Greeting (RFC 5321 §4.3.1): read it all before saying anything.
-	g, err := c.ReadGreeting(ctx, cfg.GreetingTimeout, connected)
+// implicitTLS is the handshake before the greeting (port 465, RFC 8314
+// §3.3). It returns the time the greeting is timed from: the end of the
+// handshake.
+func (d *dialogue) implicitTLS(ctx context.Context) (time.Time, bool) {
+	s, c := d.s, d.c
+	t0 := time.Now()
+	info, err := c.handshakeInfo(ctx, d.cfg.TLS, d.serverName, d.cfg.Now())
+	s.Timings.TLS = report.Duration(time.Since(t0))
+	s.TLS = info
+	c.Note(catalog.StageConnect, tlsNote(info))
+	if err != nil {
+		s.Status, s.Detail = StatusTLSHandshakeFailed, "implicit TLS handshake failed: "+err.Error()
+		return time.Time{}, false
+	}
+	return time.Now(), true // the greeting is timed from the end of the handshake
+}
+
+// greet reads the greeting (RFC 5321 §4.3.1): all of it, before saying
+// anything. Anything but a 220 ends the session.
+func (d *dialogue) greet(ctx context.Context, connected time.Time) bool {
+	s, c := d.s, d.c
+	g, err := c.ReadGreeting(ctx, d.cfg.GreetingTimeout, connected)
 	s.Timings.Greeting = report.Duration(time.Since(connected))
 	s.Greeting = g
 	if g != nil {
 		s.BannerHost = firstWord(g.Text())
 	}
 	if err != nil {
-		s.Status, s.Detail = errStatus(ctx, err, report.StageConnect)
-		return s
+		s.Status, s.Detail = errStatus(ctx, err, catalog.StageConnect)
+		return false
 	}
 	if g.Code != 220 {
 		s.Status, s.Detail = greetingStatus(g)
@@ -256,109 +336,111 @@ func dryRun(ctx context.Context, cfg Config, target Target) *Session {
 		// from Postfix's smtpd_delay_reject=no, a non-standard 5xx) gets a
 		// QUIT too: it is the polite way to end a session we will not use.
 		if g.Code != 421 {
-			s.Quit, _ = c.Command(ctx, report.StageQUIT, "QUIT")
+			s.Quit, _ = c.Command(ctx, catalog.StageQUIT, "QUIT")
 		}
-		return s
+		return false
 	}
+	return true
+}
 
-	helo := cfg.HELO
+// heloName is the name to say in EHLO/HELO: the configured one, else the
+// machine's fully qualified name, else the address literal of the local
+// end of the connection (RFC 5321 §4.1.1.1).
+func heloName(helo string, local net.Addr) string {
 	if helo == "" {
 		helo = DefaultHELO()
 	}
 	if helo == "" {
-		helo = addressLiteral(conn.LocalAddr())
+		helo = addressLiteral(local)
 	}
-	s.HELOName = helo
+	return helo
+}
 
-	// EHLO, with HELO on 500/502 (RFC 5321 §4.1.4: a server that does not
-	// support EHLO answers 500 or 502, and the client may fall back).
-	if !s.hello(ctx, c) {
-		return s
-	}
-
-	// STARTTLS (RFC 3207).
-	if cfg.Mode == ModeSTARTTLS && s.Extensions.Has("STARTTLS") {
-		t0 := time.Now()
-		r, tc, err := c.StartTLS(ctx, tlsConfig(cfg.TLS, serverName))
-		s.STARTTLS = r
-		switch {
-		case err != nil && tc == nil:
-			s.Status, s.Detail = errStatus(ctx, err, report.StageSTARTTLS)
-			return s
-		case tc != nil:
-			s.TLS = inspectTLS(tc.ConnectionState(), err, cfg.TLS, serverName, cfg.Now())
-			s.Timings.TLS = report.Duration(time.Since(t0))
-			c.Note(report.StageSTARTTLS, tlsNote(s.TLS))
-			if err != nil {
-				s.Status, s.Detail = StatusTLSHandshakeFailed, "STARTTLS handshake failed: "+err.Error()
-				return s
-			}
-			// RFC 3207 §4.2: forget what was learnt before TLS; EHLO again.
-			ext := s.Extensions
-			if !s.hello(ctx, c) {
-				return s
-			}
-			s.ExtensionsTLS, s.Extensions = s.Extensions, ext
-		default:
-			// A refusal (454 "TLS not available") lets the session go on
-			// in plaintext, as a sending MTA would.
-			if s.end421(r) {
-				return s
-			}
-		}
-	}
-
-	if cfg.Auth != nil {
-		if !s.authenticate(ctx, c, cfg) {
-			return s
-		}
-		if s.Auth.Reply.Positive() {
-			// An authenticated client may relay: the open-relay probe
-			// would prove nothing.
-			cfg.NoRelayTest = true
-		}
-	}
-	if !cfg.NoMail {
-		if !s.transaction(ctx, c, cfg) {
-			return s
-		}
-	}
-	// VRFY (RFC 5321 §3.5): does the server confirm addresses to anyone?
-	// Asked last, so that a server that dislikes it cannot spoil the
-	// dry run; "postmaster" exists on every mail domain (§4.5.1).
-	if !cfg.NoVRFY && !cfg.NoMail {
-		r, err := c.Command(ctx, report.StageVRFY, "VRFY postmaster")
-		s.VRFY = r
+// startTLS upgrades the connection (RFC 3207) and says EHLO again; false
+// ends the session.
+func (d *dialogue) startTLS(ctx context.Context) bool {
+	s, c := d.s, d.c
+	t0 := time.Now()
+	r, tc, err := c.StartTLS(ctx, tlsConfig(d.cfg.TLS, d.serverName))
+	s.STARTTLS = r
+	switch {
+	case err != nil && tc == nil:
+		s.Status, s.Detail = errStatus(ctx, err, catalog.StageSTARTTLS)
+		return false
+	case tc != nil:
+		s.TLS = inspectTLS(tc.ConnectionState(), err, d.cfg.TLS, d.serverName, d.cfg.Now())
+		s.Timings.TLS = report.Duration(time.Since(t0))
+		c.Note(catalog.StageSTARTTLS, tlsNote(s.TLS))
 		if err != nil {
-			s.Status, s.Detail = errStatus(ctx, err, report.StageVRFY)
-			return s
+			s.Status, s.Detail = StatusTLSHandshakeFailed, "STARTTLS handshake failed: "+err.Error()
+			return false
 		}
-		if s.end421(r) {
-			return s
+		// RFC 3207 §4.2: forget what was learnt before TLS; EHLO again.
+		ext := s.Extensions
+		if !s.hello(ctx, c) {
+			return false
 		}
+		s.ExtensionsTLS, s.Extensions = s.Extensions, ext
+		return true
+	default:
+		// A refusal (454 "TLS not available") lets the session go on
+		// in plaintext, as a sending MTA would.
+		return !s.end421(r)
 	}
-	s.Quit, _ = c.Command(ctx, report.StageQUIT, "QUIT")
-	if s.Status == "" {
-		s.Status = StatusOK
+}
+
+// logIn authenticates with the given credentials (see authenticate);
+// false ends the session.
+func (d *dialogue) logIn(ctx context.Context) bool {
+	if !d.s.authenticate(ctx, d.c, d.cfg) {
+		return false
 	}
-	return s
+	if d.s.Auth.Reply.Positive() {
+		// An authenticated client may relay: the open-relay probe
+		// would prove nothing.
+		d.cfg.NoRelayTest = true
+	}
+	return true
+}
+
+// askVRFY (RFC 5321 §3.5): does the server confirm addresses to anyone?
+// Asked last, so that a server that dislikes it cannot spoil the
+// dry run; "postmaster" exists on every mail domain (§4.5.1). False ends
+// the session.
+func (d *dialogue) askVRFY(ctx context.Context) bool {
+	r, err := d.c.Command(ctx, catalog.StageVRFY, "VRFY postmaster")
+	d.s.VRFY = r
+	if err != nil {
+		d.s.Status, d.s.Detail = errStatus(ctx, err, catalog.StageVRFY)
+		return false
+	}
+	return !d.s.end421(r)
+}
+
+// quit says QUIT at the end of a session that ran its course; it is OK
+// unless a step said otherwise (greylisting).
+func (d *dialogue) quit(ctx context.Context) {
+	d.s.Quit, _ = d.c.Command(ctx, catalog.StageQUIT, "QUIT")
+	if d.s.Status == "" {
+		d.s.Status = StatusOK
+	}
 }
 
 // hello sends EHLO (and HELO on 500/502) and records the result; false
 // ends the session.
 func (s *Session) hello(ctx context.Context, c *Client) bool {
-	r, err := c.Command(ctx, report.StageEHLO, "EHLO "+s.HELOName)
+	r, err := c.Command(ctx, catalog.StageEHLO, "EHLO "+s.HELOName)
 	if err != nil {
 		s.EHLO = r
-		s.Status, s.Detail = errStatus(ctx, err, report.StageEHLO)
+		s.Status, s.Detail = errStatus(ctx, err, catalog.StageEHLO)
 		return false
 	}
 	if r.Code == 500 || r.Code == 502 {
 		s.HELOFallback = true
-		r, err = c.Command(ctx, report.StageEHLO, "HELO "+s.HELOName)
+		r, err = c.Command(ctx, catalog.StageEHLO, "HELO "+s.HELOName)
 		if err != nil {
 			s.EHLO = r
-			s.Status, s.Detail = errStatus(ctx, err, report.StageEHLO)
+			s.Status, s.Detail = errStatus(ctx, err, catalog.StageEHLO)
 			return false
 		}
 	}
@@ -369,7 +451,7 @@ func (s *Session) hello(ctx context.Context, c *Client) bool {
 	if r.Code != 250 {
 		s.Status = StatusRejectedAtHELO
 		s.Detail = fmt.Sprintf("the server refused our greeting %q: %s", s.HELOName, r.String())
-		s.Quit, _ = c.Command(ctx, report.StageQUIT, "QUIT")
+		s.Quit, _ = c.Command(ctx, catalog.StageQUIT, "QUIT")
 		return false
 	}
 	s.EHLOHost = firstWord(r.TextLines()[0])
@@ -392,7 +474,7 @@ func (s *Session) authenticate(ctx context.Context, c *Client, cfg Config) bool 
 	r, err := c.AuthPlain(ctx, cfg.Auth.Username, cfg.Auth.Password)
 	s.Auth.Reply = r
 	if err != nil {
-		s.Status, s.Detail = errStatus(ctx, err, report.StageAUTH)
+		s.Status, s.Detail = errStatus(ctx, err, catalog.StageAUTH)
 		return false
 	}
 	return !s.end421(r)
@@ -400,6 +482,19 @@ func (s *Session) authenticate(ctx context.Context, c *Client, cfg Config) bool 
 
 // transaction runs MAIL FROM and the RCPT TOs; false ends the session.
 func (s *Session) transaction(ctx context.Context, c *Client, cfg Config) bool {
+	accepted, ok := s.tryMail(ctx, c, s.senders(cfg))
+	if !ok {
+		return false
+	}
+	if !accepted {
+		return true // nothing to RCPT; QUIT
+	}
+	return s.tryRecipients(ctx, c, recipients(cfg))
+}
+
+// senders are the reverse-paths for MAIL FROM, in order: cfg.From, then
+// the probe sender for when From is refused.
+func (s *Session) senders(cfg Config) []string {
 	froms := []string{cfg.From}
 	probe := cfg.ProbeSender
 	if probe == "" && !strings.HasPrefix(s.HELOName, "[") {
@@ -408,63 +503,84 @@ func (s *Session) transaction(ctx context.Context, c *Client, cfg Config) bool {
 	if probe != "-" && probe != "" && probe != cfg.From {
 		froms = append(froms, probe)
 	}
-	accepted := false
+	return froms
+}
+
+// tryMail says MAIL FROM with each sender in turn until one is accepted;
+// ok false ends the session.
+func (s *Session) tryMail(ctx context.Context, c *Client, froms []string) (accepted, ok bool) {
 	for i, from := range froms {
 		if i > 0 {
 			// A refused MAIL leaves no transaction; RSET keeps strict
 			// servers happy before the next try (RFC 5321 §4.1.1.5).
-			if r, err := c.Command(ctx, report.StageRSET, "RSET"); err != nil {
-				s.Status, s.Detail = errStatus(ctx, err, report.StageRSET)
-				return false
-			} else if s.end421(r) {
-				return false
+			if !s.reset(ctx, c) {
+				return false, false
 			}
 		}
-		r, err := c.Command(ctx, report.StageMAIL, "MAIL FROM:<"+from+">")
+		r, err := c.Command(ctx, catalog.StageMAIL, "MAIL FROM:<"+from+">")
 		m := MailResult{From: from, Reply: r}
 		if err != nil {
 			m.Error = err.Error()
 			s.MailFrom = append(s.MailFrom, m)
-			s.Status, s.Detail = errStatus(ctx, err, report.StageMAIL)
-			return false
+			s.Status, s.Detail = errStatus(ctx, err, catalog.StageMAIL)
+			return false, false
 		}
 		s.MailFrom = append(s.MailFrom, m)
 		if s.end421(r) {
-			return false
+			return false, false
 		}
 		if r.Positive() {
-			accepted = true
-			break
+			return true, true
 		}
 	}
-	if !accepted {
-		return true // nothing to RCPT; QUIT
-	}
+	return false, true
+}
 
-	type rcpt struct {
-		kind RcptKind
-		addr string
+// reset sends RSET between two MAIL FROM tries; false ends the session.
+func (s *Session) reset(ctx context.Context, c *Client) bool {
+	r, err := c.Command(ctx, catalog.StageRSET, "RSET")
+	if err != nil {
+		s.Status, s.Detail = errStatus(ctx, err, catalog.StageRSET)
+		return false
 	}
-	var list []rcpt
+	return !s.end421(r)
+}
+
+// rcptProbe is one RCPT TO to try.
+type rcptProbe struct {
+	kind RcptKind
+	addr string
+}
+
+// recipients are the RCPT TOs, in order: postmaster@domain, the --rcpt
+// addresses, a random local part (catch-all), the open-relay address.
+func recipients(cfg Config) []rcptProbe {
+	var list []rcptProbe
 	if cfg.Domain != "" {
-		list = append(list, rcpt{RcptPostmaster, "postmaster@" + cfg.Domain})
+		list = append(list, rcptProbe{RcptPostmaster, "postmaster@" + cfg.Domain})
 	}
 	for _, a := range cfg.Recipients {
-		list = append(list, rcpt{RcptUser, a})
+		list = append(list, rcptProbe{RcptUser, a})
 	}
 	if cfg.Domain != "" && !cfg.NoCatchAll {
-		list = append(list, rcpt{RcptRandom, randomLocal() + "@" + cfg.Domain})
+		list = append(list, rcptProbe{RcptRandom, randomLocal() + "@" + cfg.Domain})
 	}
 	if !cfg.NoRelayTest && !strings.EqualFold(domainOf(cfg.RelayRcpt), cfg.Domain) {
-		list = append(list, rcpt{RcptRelay, cfg.RelayRcpt})
+		list = append(list, rcptProbe{RcptRelay, cfg.RelayRcpt})
 	}
+	return list
+}
+
+// tryRecipients says RCPT TO for each recipient; false ends the session.
+// A greylisted postmaster marks the session greylisted and goes on.
+func (s *Session) tryRecipients(ctx context.Context, c *Client, list []rcptProbe) bool {
 	for _, rc := range list {
-		r, err := c.Command(ctx, report.StageRCPT, "RCPT TO:<"+rc.addr+">")
+		r, err := c.Command(ctx, catalog.StageRCPT, "RCPT TO:<"+rc.addr+">")
 		res := RcptResult{Kind: rc.kind, Address: rc.addr, Reply: r}
 		if err != nil {
 			res.Error = err.Error()
 			s.Rcpts = append(s.Rcpts, res)
-			s.Status, s.Detail = errStatus(ctx, err, report.StageRCPT)
+			s.Status, s.Detail = errStatus(ctx, err, catalog.StageRCPT)
 			return false
 		}
 		s.Rcpts = append(s.Rcpts, res)
@@ -538,7 +654,7 @@ func connectStatus(ctx context.Context, err error) (Status, string) {
 }
 
 // errStatus names how a session that was under way ended on err.
-func errStatus(ctx context.Context, err error, stage report.Stage) (Status, string) {
+func errStatus(ctx context.Context, err error, stage catalog.Stage) (Status, string) {
 	var pe *ProtocolError
 	switch {
 	case errors.Is(err, context.Canceled):
@@ -555,7 +671,7 @@ func errStatus(ctx context.Context, err error, stage report.Stage) (Status, stri
 		if d, ok := ctx.Deadline(); ctx.Err() != nil || ok && !time.Now().Before(d) {
 			return StatusSessionTimeout, fmt.Sprintf("the session deadline ran out at %s", stage)
 		}
-		if stage == report.StageConnect {
+		if stage == catalog.StageConnect {
 			return StatusGreetingTimeout, "connected, but no complete 220 greeting came before the deadline (tarpit, postscreen delay or overloaded server)"
 		}
 		return StatusTarpitting, fmt.Sprintf("no complete reply at %s before the command deadline: the server is very slow (tarpitting)", stage)

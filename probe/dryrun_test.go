@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mxray/mxray/report/catalog"
+
 	"github.com/emersion/go-smtp"
 
 	"github.com/mxray/mxray/internal/netguard"
@@ -125,7 +127,7 @@ func TestDryRunGoSMTP(t *testing.T) {
 				if len(s.Rcpts) != 3 || !s.Rcpts[1].Accepted() || s.Rcpts[2].Accepted() || s.Rcpts[2].Reply.Code != 550 {
 					t.Errorf("rcpts: %+v", s.Rcpts)
 				}
-				if e := s.Rcpts[2].Reply.Explain; e.Code != 550 || e.Stage != report.StageRCPT {
+				if e := s.Rcpts[2].Reply.Explain; e.Code != 550 || e.Stage != catalog.StageRCPT {
 					t.Errorf("explanation not attached: %+v", e)
 				}
 			}},

@@ -31,7 +31,7 @@ package probe_test
 // reverse DNS validation failed (RFC 7372 §3.3); DNSBL A records 127.0.0.x
 // and the TXT reason per RFC 5782 §2.1, 127.0.0.2 its test point (§5).
 // Each reply is asserted as recorded by the probe (stage, code, enhanced
-// code, text), as classified by report.Explain (reason class and cause), and
+// code, text), as classified by catalog.Explain (reason class and cause), and
 // through the session's status and findings.
 //
 // The safety invariant closes the test: across every scenario Postfix
@@ -50,6 +50,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mxray/mxray/report/catalog"
 
 	"github.com/mxray/mxray/probe"
 	"github.com/mxray/mxray/report"
@@ -88,11 +90,11 @@ bl.dnsbl.test.               IN SOA ns.dnsbl.test. hostmaster.dnsbl.test. 1 3600
 
 // wantReply is what the probe must have recorded for one reply.
 type wantReply struct {
-	stage    report.Stage
+	stage    catalog.Stage
 	code     int
 	enhanced string
 	text     *regexp.Regexp // matched against Reply.Text()
-	// class is report.Explain's verdict, "reason/cause" (the bounce
+	// class is catalog.Explain's verdict, "reason/cause" (the bounce
 	// taxonomy's reason class and the catalog's cause id); "" = not asserted.
 	class string
 }
@@ -117,10 +119,10 @@ func (w wantReply) check(t *testing.T, what string, r *probe.Reply) {
 		t.Errorf("%s: raw lines %q do not start with %d", what, r.Lines, w.code)
 	}
 	// The catalog's verdict on the reply, as attached by the probe and as
-	// report.Explain gives it for the same reply.
-	ex := report.Explain(r.Stage, r.Code, r.Enhanced, r.Text())
+	// catalog.Explain gives it for the same reply.
+	ex := catalog.Explain(r.Stage, r.Code, r.Enhanced, r.Text())
 	if r.Explain.Reason != ex.Reason || r.Explain.Cause != ex.Cause {
-		t.Errorf("%s: the probe's explanation %s/%s differs from report.Explain's %s/%s",
+		t.Errorf("%s: the probe's explanation %s/%s differs from catalog.Explain's %s/%s",
 			what, r.Explain.Reason, r.Explain.Cause, ex.Reason, ex.Cause)
 	}
 	if w.class == "" {
@@ -135,12 +137,12 @@ func (w wantReply) check(t *testing.T, what string, r *probe.Reply) {
 	// Who must act: the sender for a wrong address, the sending side's
 	// postmaster for the client's IP, name or relay rights, nobody for a
 	// success or a connection limit (retry later).
-	wantAction := report.ActionSenderAdmin
+	wantAction := catalog.ActionSenderAdmin
 	switch ex.Reason {
 	case "delivered", "toomanyconn":
-		wantAction = report.ActionNobody
+		wantAction = catalog.ActionNobody
 	case "userunknown":
-		wantAction = report.ActionSender
+		wantAction = catalog.ActionSender
 	}
 	if ex.ActionBy != wantAction {
 		t.Errorf("%s: explanation says %s must act, want %s", what, ex.ActionBy, wantAction)
@@ -197,13 +199,13 @@ var neverFindings = []string{"smtp.open-relay", "smtp.catch-all", "smtp.protocol
 // relaying; these findings must then be absent (checked per scenario).
 var clientRefusedNever = []string{"smtp.unknown-recipient-rejected", "smtp.relay-denied"}
 
-func reply(stage report.Stage, code int, enhanced, textRE, class string) *wantReply {
+func reply(stage catalog.Stage, code int, enhanced, textRE, class string) *wantReply {
 	return &wantReply{stage, code, enhanced, regexp.MustCompile(textRE), class}
 }
 
 var (
-	ok250Rcpt   = *reply(report.StageRCPT, 250, "2.1.5", `^Ok$`, "delivered/ok")
-	userUnknown = *reply(report.StageRCPT, 550, "5.1.1",
+	ok250Rcpt   = *reply(catalog.StageRCPT, 250, "2.1.5", `^Ok$`, "delivered/ok")
+	userUnknown = *reply(catalog.StageRCPT, 550, "5.1.1",
 		`^<[^>]+@postfix\.test>: Recipient address rejected: User unknown in local recipient table$`, "userunknown/recipient.unknown")
 	listedText = `^Service unavailable; Client host \[127\.0\.1\.11\] blocked using bl\.dnsbl\.test; ` +
 		`Listed by the mxray test list, see http://dnsbl\.test/q\?ip=127\.0\.1\.11$`
@@ -249,14 +251,14 @@ func postfixScenarios() []postfixScenario {
 			noCatchAll: true, wantStatus: probe.StatusOK,
 			want: map[probe.RcptKind]wantReply{
 				probe.RcptPostmaster: ok250Rcpt,
-				probe.RcptRelay: *reply(report.StageRCPT, 554, "5.7.1",
+				probe.RcptRelay: *reply(catalog.StageRCPT, 554, "5.7.1",
 					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying/relay.denied"),
 			},
 		},
 		postmasterOnly(postfixScenario{
 			name: "listed client 554 5.7.1 at RCPT", client: "127.0.1.11", helo: "listed.client.test",
 			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
-			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed")},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed")},
 		}),
 		{
 			// A refused client gets the same 554 for every RCPT: the catch-all
@@ -266,31 +268,31 @@ func postfixScenarios() []postfixScenario {
 			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure,
 				"smtp.unknown-recipient-untested": report.Unknown, "smtp.relay-untested": report.Unknown},
 			want: map[probe.RcptKind]wantReply{
-				probe.RcptPostmaster: *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
-				probe.RcptRandom:     *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
-				probe.RcptRelay:      *reply(report.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
+				probe.RcptPostmaster: *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
+				probe.RcptRandom:     *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
+				probe.RcptRelay:      *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
 			},
 		},
 		postmasterOnly(postfixScenario{
 			name: "client without PTR 450 4.7.25 at RCPT", client: "127.0.1.12", helo: "nameless.client.test",
 			findings: map[string]report.Severity{"smtp.postmaster-deferred": report.Unknown},
-			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr/rdns.missing")},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(catalog.StageRCPT, 450, "4.7.25", noPTRText, "requireptr/rdns.missing")},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "client whose PTR name does not resolve back 450 4.7.25 at RCPT", client: "127.0.1.13", helo: "forged.client.test",
 			findings: map[string]report.Severity{"smtp.postmaster-deferred": report.Unknown},
-			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 450, "4.7.25", noPTRText, "requireptr/rdns.missing")},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(catalog.StageRCPT, 450, "4.7.25", noPTRText, "requireptr/rdns.missing")},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "non-FQDN HELO 504 5.5.2 at RCPT", client: "127.0.1.10", helo: "localhost",
 			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
-			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 504, "5.5.2",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(catalog.StageRCPT, 504, "5.5.2",
 				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, "blocked/helo.not-fqdn")},
 		}),
 		postmasterOnly(postfixScenario{
 			name: "invalid HELO 501 5.5.2 at RCPT", client: "127.0.1.10", helo: "-bad-.client.test",
 			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
-			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(report.StageRCPT, 501, "5.5.2",
+			want: map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(catalog.StageRCPT, 501, "5.5.2",
 				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, "blocked/helo.invalid")},
 		}),
 
@@ -304,26 +306,26 @@ func postfixScenarios() []postfixScenario {
 			name: "early: listed client 554 5.7.1 greeting", via: "early", client: "127.0.1.11", helo: "listed.client.test",
 			findings:   map[string]report.Severity{"smtp.rejected-at-greeting": report.Failure},
 			wantStatus: probe.StatusRejectedAtGreeting,
-			greeting:   reply(report.StageConnect, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
+			greeting:   reply(catalog.StageConnect, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: client without PTR 450 4.7.25 greeting", via: "early", client: "127.0.1.12", helo: "nameless.client.test",
 			findings:   map[string]report.Severity{"smtp.rejected-at-greeting": report.Unknown},
 			wantStatus: probe.StatusRejectedAtGreeting,
-			greeting:   reply(report.StageConnect, 450, "4.7.25", noPTRText, "requireptr/rdns.missing"),
+			greeting:   reply(catalog.StageConnect, 450, "4.7.25", noPTRText, "requireptr/rdns.missing"),
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: non-FQDN HELO 504 5.5.2 at EHLO", via: "early", client: "127.0.1.10", helo: "localhost",
 			findings:   map[string]report.Severity{"smtp.helo-rejected": report.Failure},
 			wantStatus: probe.StatusRejectedAtHELO,
-			ehlo: reply(report.StageEHLO, 504, "5.5.2",
+			ehlo: reply(catalog.StageEHLO, 504, "5.5.2",
 				`^<localhost>: Helo command rejected: need fully-qualified hostname$`, "blocked/helo.not-fqdn"),
 		}),
 		postmasterOnly(postfixScenario{
 			name: "early: invalid HELO 501 5.5.2 at EHLO", via: "early", client: "127.0.1.10", helo: "-bad-.client.test",
 			findings:   map[string]report.Severity{"smtp.helo-rejected": report.Failure},
 			wantStatus: probe.StatusRejectedAtHELO,
-			ehlo: reply(report.StageEHLO, 501, "5.5.2",
+			ehlo: reply(catalog.StageEHLO, 501, "5.5.2",
 				`^<-bad-\.client\.test>: Helo command rejected: Invalid name$`, "blocked/helo.invalid"),
 		}),
 
@@ -337,7 +339,7 @@ func postfixScenarios() []postfixScenario {
 			name: "rate limit: second connection 421 4.7.0 too many connections", via: "rate", client: "127.0.1.10", helo: "good.client.test",
 			findings:   map[string]report.Severity{"smtp.rate-limited": report.Unknown},
 			wantStatus: probe.StatusRateLimited,
-			greeting: reply(report.StageConnect, 421, "4.7.0",
+			greeting: reply(catalog.StageConnect, 421, "4.7.0",
 				`^mx\.postfix\.test Error: too many connections from 127\.0\.1\.10$`, "toomanyconn/rate.connections"),
 			noQuit: true,
 		}),
@@ -346,7 +348,7 @@ func postfixScenarios() []postfixScenario {
 		postmasterOnly(postfixScenario{
 			name: "broken TLS: 454 4.7.0 TLS not available, session goes on in plaintext", via: "badtls", client: "127.0.1.10", helo: "good.client.test",
 			findings: map[string]report.Severity{"smtp.starttls-refused": report.Warning, "smtp.postmaster-accepted": report.OK},
-			starttls: reply(report.StageSTARTTLS, 454, "4.7.0", `^TLS not available due to local problem$`, ""),
+			starttls: reply(catalog.StageSTARTTLS, 454, "4.7.0", `^TLS not available due to local problem$`, ""),
 			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: ok250Rcpt},
 		}),
 
@@ -357,8 +359,8 @@ func postfixScenarios() []postfixScenario {
 			client: "127.0.1.11", helo: "listed.client.test", domain: postfixDomain, noCatchAll: true, wantStatus: probe.StatusOK,
 			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
 			want: map[probe.RcptKind]wantReply{
-				probe.RcptPostmaster: *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked/dnsbl.listed"),
-				probe.RcptRelay:      *reply(report.StageRCPT, 550, "5.7.1", screenedText, "blocked/dnsbl.listed"),
+				probe.RcptPostmaster: *reply(catalog.StageRCPT, 550, "5.7.1", screenedText, "blocked/dnsbl.listed"),
+				probe.RcptRelay:      *reply(catalog.StageRCPT, 550, "5.7.1", screenedText, "blocked/dnsbl.listed"),
 			},
 		},
 		{
@@ -368,7 +370,7 @@ func postfixScenarios() []postfixScenario {
 			want: map[probe.RcptKind]wantReply{
 				probe.RcptPostmaster: ok250Rcpt,
 				probe.RcptRandom:     userUnknown,
-				probe.RcptRelay: *reply(report.StageRCPT, 554, "5.7.1",
+				probe.RcptRelay: *reply(catalog.StageRCPT, 554, "5.7.1",
 					`^<`+regexp.QuoteMeta(probe.DefaultRelayRcpt)+`>: Relay access denied$`, "norelaying/relay.denied"),
 			},
 		},
@@ -543,7 +545,7 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 			}
 			return
 		}
-		reply(report.StageQUIT, 221, "2.0.0", `^Bye$`, "").check(t, "QUIT", s.Quit)
+		reply(catalog.StageQUIT, 221, "2.0.0", `^Bye$`, "").check(t, "QUIT", s.Quit)
 	}
 	ended := func(stage string) {
 		if len(s.MailFrom) != 0 || len(s.Rcpts) != 0 {
@@ -573,7 +575,7 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 			t.Errorf("greeting lines %q, want 220- then 220", s.Greeting.Lines)
 		}
 	}
-	reply(report.StageConnect, 220, "", banner, "").check(t, "greeting", s.Greeting)
+	reply(catalog.StageConnect, 220, "", banner, "").check(t, "greeting", s.Greeting)
 	if s.BannerHost != postfixHostname {
 		t.Errorf("banner host %q, want %q", s.BannerHost, postfixHostname)
 	}
@@ -590,7 +592,7 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 	}
 
 	// With smtpd_delay_reject = yes, EHLO is accepted whatever the name.
-	reply(report.StageEHLO, 250, "", `^mx\.postfix\.test\n`, "").check(t, "EHLO", s.EHLO)
+	reply(catalog.StageEHLO, 250, "", `^mx\.postfix\.test\n`, "").check(t, "EHLO", s.EHLO)
 	for _, kw := range []string{"PIPELINING", "SIZE", "STARTTLS", "ENHANCEDSTATUSCODES", "8BITMIME", "CHUNKING"} {
 		// postscreen's own SMTP engine does not offer PIPELINING
 		// (postscreen_pipelining_enable = no, the default).
@@ -607,7 +609,7 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 			t.Errorf("TLS recorded after a refused STARTTLS: %+v, %v", s.TLS, s.ExtensionsTLS)
 		}
 	} else {
-		reply(report.StageSTARTTLS, 220, "2.0.0", `^Ready to start TLS$`, "").check(t, "STARTTLS", s.STARTTLS)
+		reply(catalog.StageSTARTTLS, 220, "2.0.0", `^Ready to start TLS$`, "").check(t, "STARTTLS", s.STARTTLS)
 		if s.TLS == nil || s.TLS.Handshake != "ok" || !s.TLS.Verified {
 			t.Errorf("TLS after STARTTLS: %+v, want a verified handshake", s.TLS)
 		} else if !strings.HasPrefix(s.TLS.Version, "TLS") {
@@ -620,7 +622,7 @@ func checkPostfixSession(t *testing.T, sc postfixScenario, s *probe.Session) {
 	if len(s.MailFrom) != 1 || s.MailFrom[0].From != "" {
 		t.Fatalf("MAIL FROM attempts %+v, want one with the null reverse-path", s.MailFrom)
 	}
-	reply(report.StageMAIL, 250, "2.1.0", `^Ok$`, "").check(t, "MAIL FROM:<>", s.MailFrom[0].Reply)
+	reply(catalog.StageMAIL, 250, "2.1.0", `^Ok$`, "").check(t, "MAIL FROM:<>", s.MailFrom[0].Reply)
 
 	seen := map[probe.RcptKind]bool{}
 	for _, r := range s.Rcpts {

@@ -18,25 +18,26 @@ package probe
 //     larger; it exists so that a hostile server cannot feed an endless line.
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/mxray/mxray/report"
+	"github.com/mxray/mxray/internal/lazyre"
+
+	"github.com/mxray/mxray/report/catalog"
 )
 
 // Reply is one complete SMTP reply as received, with the stage at which it
 // was given and what the reply catalog says about it.
 type Reply struct {
-	Stage    report.Stage `json:"stage"`
-	Code     int          `json:"code"`
-	Enhanced string       `json:"enhanced_code,omitempty"`
+	Stage    catalog.Stage `json:"stage"`
+	Code     int           `json:"code"`
+	Enhanced string        `json:"enhanced_code,omitempty"`
 	// Lines are the reply's lines exactly as received, without CRLF
 	// ("250-mx.example.com", "250 SIZE 10240000").
-	Lines      []string           `json:"lines"`
-	ReceivedAt time.Time          `json:"received_at"`
-	Explain    report.Explanation `json:"explanation"`
+	Lines      []string            `json:"lines"`
+	ReceivedAt time.Time           `json:"received_at"`
+	Explain    catalog.Explanation `json:"explanation"`
 }
 
 // Text is the reply text: every line without its code and separator,
@@ -89,7 +90,7 @@ func lineText(l string) string {
 }
 
 // enhancedRe matches an RFC 3463 status code at the start of the reply text.
-var enhancedRe = regexp.MustCompile(`^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)`)
+var enhancedRe = lazyre.New(`^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)`)
 
 // parseEnhanced returns the enhanced status code at the start of text if its
 // class matches the reply code's class (RFC 2034 §4), else "".

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mxray/mxray/report"
+	"github.com/mxray/mxray/report/catalog"
 )
 
 // FuzzReadReply feeds arbitrary server output to the reply reader: it must
@@ -31,7 +31,7 @@ func FuzzReadReply(f *testing.F) {
 			if r == nil || len(r.Lines) == 0 || r.Code < 200 || r.Code > 559 {
 				t.Fatalf("reply %+v without error", r)
 			}
-			if r.Stage != report.StageConnect {
+			if r.Stage != catalog.StageConnect {
 				t.Fatalf("stage %s", r.Stage)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/dnsbl"
+
 	"github.com/spf13/pflag"
 
 	"github.com/mxray/mxray/check"
@@ -22,7 +24,7 @@ import (
 // one target costs about two round trips whatever the number of lists, and
 // never more than 256, a bounded, modest load on the local resolver. Each
 // blocklist itself sees at most a few queries at a time from us
-// (dnscheck.DefaultDNSBLConcurrency spreads the checks across lists).
+// (dnsbl.DefaultConcurrency spreads the checks across lists).
 func blocklistInFlight(lists int) int {
 	n := 3*lists + 16
 	if n < 64 {
@@ -69,8 +71,8 @@ func addDNSBLFlags(fs *pflag.FlagSet) *dnsblFlags {
 	return f
 }
 
-func (f *dnsblFlags) selection() (dnscheck.DNSBLSelection, error) {
-	sel := dnscheck.DNSBLSelection{All: f.all, DQSKey: f.dqsKey}
+func (f *dnsblFlags) selection() (dnsbl.Selection, error) {
+	sel := dnsbl.Selection{All: f.all, DQSKey: f.dqsKey}
 	if sel.DQSKey == "" && f.env != nil {
 		sel.DQSKey = f.env("MXRAY_DQS_KEY")
 	}
@@ -87,16 +89,16 @@ func (f *dnsblFlags) selection() (dnscheck.DNSBLSelection, error) {
 		sel.Replace = true
 		if t := strings.TrimSpace(string(data)); strings.HasPrefix(t, "{") {
 			// Full definitions, in the catalog's JSON schema.
-			if sel.Custom, err = dnscheck.ParseDNSBLDefinitions(data); err != nil {
+			if sel.Custom, err = dnsbl.ParseDefinitions(data); err != nil {
 				return sel, fmt.Errorf("--lists %s: %v", f.file, err)
 			}
-		} else if sel.Lists, err = dnscheck.ParseDNSBLListFile(strings.NewReader(string(data))); err != nil {
+		} else if sel.Lists, err = dnsbl.ParseListFile(strings.NewReader(string(data))); err != nil {
 			return sel, fmt.Errorf("--lists %s: %v", f.file, err)
 		}
 	}
 	sel.Lists = append(sel.Lists, f.lists...)
 	// Resolve now, so that a bad zone is a usage error, not a finding.
-	if _, _, err := dnscheck.SelectDNSBLs(sel); err != nil {
+	if _, _, err := dnsbl.Select(sel); err != nil {
 		return sel, err
 	}
 	return sel, nil
@@ -122,7 +124,7 @@ func runBlocklist(ctx context.Context, stdio IO, args []string) int {
 	if *catalog {
 		rep := report.New("blocklist", "--catalog", version, time.Now())
 		sec := rep.Section("catalog", "Blocklist catalog")
-		sec.Detail = dnscheck.DNSBLCatalogView{Lists: dnscheck.DNSBLCatalog()}
+		sec.Detail = dnsbl.CatalogView{Lists: dnsbl.Catalog()}
 		rep.Finish(time.Now())
 		return g.render(stdio, rep)
 	}
@@ -139,7 +141,7 @@ func runBlocklist(ctx context.Context, stdio IO, args []string) int {
 			targets = append(targets, in...) // checked per target: a bad line is a finding
 			continue
 		}
-		if err := dnscheck.ValidDNSBLTarget(a); err != nil {
+		if err := dnsbl.ValidTarget(a); err != nil {
 			return usageError(stdio, "blocklist", "%q: want an IP address or a domain name", a)
 		}
 		targets = append(targets, a)
@@ -151,7 +153,7 @@ func runBlocklist(ctx context.Context, stdio IO, args []string) int {
 	if err != nil {
 		return usageError(stdio, "blocklist", "%v", err)
 	}
-	lists, _, err := dnscheck.SelectDNSBLs(sel)
+	lists, _, err := dnsbl.Select(sel)
 	if err != nil {
 		return usageError(stdio, "blocklist", "%v", err)
 	}
@@ -181,16 +183,16 @@ func runBlocklist(ctx context.Context, stdio IO, args []string) int {
 
 // blocklistSection checks targets (IP addresses, domains) on the selected
 // lists and returns the report section. Commands that judge a sending IP
-// (spf --ip, preflight) can call it with dnscheck.DNSBLSelection{} for the
+// (spf --ip, preflight) can call it with dnsbl.Selection{} for the
 // default lists.
-func blocklistSection(ctx context.Context, res *dnscheck.Client, sel dnscheck.DNSBLSelection, targets []string) report.Section {
+func blocklistSection(ctx context.Context, res *dnscheck.Client, sel dnsbl.Selection, targets []string) report.Section {
 	sec := report.Section{ID: "dnsbl", Title: "Blocklists (DNSBL, RFC 5782)"}
-	lists, skipped, err := dnscheck.SelectDNSBLs(sel)
+	lists, skipped, err := dnsbl.Select(sel)
 	if err != nil {
 		sec.Add(report.Finding{ID: "dnsbl.config", Severity: report.Unknown, Summary: "blocklists not checked: " + err.Error()})
 		return sec
 	}
-	r := dnscheck.NewDNSBLChecker(res, dnscheck.DNSBLOptions{Servers: res.Servers()}).Check(ctx, lists, targets)
+	r := dnsbl.NewChecker(res, dnsbl.Options{Servers: res.Servers()}).Check(ctx, lists, targets)
 	r.Skipped = append(r.Skipped, skipped...)
 	sec.Add(r.Findings()...)
 	sec.Detail = r
@@ -228,7 +230,7 @@ func readTargets(r io.Reader) ([]string, error) {
 
 func defaultZones() []string {
 	var z []string
-	for _, l := range dnscheck.DefaultDNSBLs() {
+	for _, l := range dnsbl.DefaultLists() {
 		z = append(z, l.Zone)
 	}
 	return z

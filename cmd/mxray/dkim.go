@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/dkim"
+
 	"github.com/spf13/pflag"
 
 	"github.com/mxray/mxray/check"
@@ -32,7 +34,7 @@ func dkimSelectors(in []string) ([]string, error) {
 	for _, v := range in {
 		for _, s := range strings.Split(v, ",") {
 			s = strings.TrimSpace(s)
-			if err := dnscheck.ValidDKIMSelector(s); err != nil {
+			if err := dkim.ValidSelector(s); err != nil {
 				return nil, fmt.Errorf("--selector: %v", err)
 			}
 			out = append(out, s)
@@ -45,7 +47,7 @@ func runDKIM(ctx context.Context, stdio IO, args []string) int {
 	fs := newFlagSet("dkim", stdio, "mxray dkim DOMAIN [--selector S ...] [flags]",
 		"Looks up the DKIM key record of each selector at S._domainkey.DOMAIN (following CNAME delegation, joining\n"+
 			"split TXT strings) and judges it: version, key type (rsa, ed25519), RSA key size, revoked keys (empty p=),\n"+
-			"t=y testing, t=s, s= and h=. Without --selector, "+fmt.Sprint(len(dnscheck.CommonDKIMSelectors))+" common selectors are tried at once; finding none of\n"+
+			"t=y testing, t=s, s= and h=. Without --selector, "+fmt.Sprint(len(dkim.CommonSelectors))+" common selectors are tried at once; finding none of\n"+
 			"them proves nothing, since selectors are arbitrary names (see the s= tag of a DKIM-Signature header).")
 	g := addGlobalFlags(fs)
 	sels := fs.StringArray("selector", nil, "DKIM selector to check (repeatable)")
@@ -74,7 +76,7 @@ func runDKIM(ctx context.Context, stdio IO, args []string) int {
 	ctx, cancel := g.context(ctx)
 	defer cancel()
 	rep := report.New("dkim", domain, version, time.Now())
-	r := dnscheck.LookupDKIM(ctx, res, domain, selectors)
+	r := dkim.Lookup(ctx, res, domain, selectors)
 	sec := rep.Section("dkim", "DKIM keys (RFC 6376, RFC 8463)")
 	sec.Findings = r.Findings()
 	sec.Detail = r

@@ -7,6 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/spf"
+
+	"github.com/mxray/mxray/dnscheck/dmarc"
+
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
 )
@@ -75,14 +79,14 @@ func runDMARC(ctx context.Context, stdio IO, args []string) int {
 	ctx, cancel := g.context(ctx)
 	defer cancel()
 	rep := report.New("dmarc", domain, version, time.Now())
-	d := dnscheck.LookupDMARC(ctx, res, domain)
+	d := dmarc.Lookup(ctx, res, domain)
 	if addr.IsValid() && d.Record != nil {
-		ev := dnscheck.CheckHost(ctx, res, addr, "", mailFrom, heloName)
+		ev := spf.CheckHost(ctx, res, addr, "", mailFrom, heloName)
 		mfDomain := ev.Domain
 		if mfDomain == "" {
 			mfDomain = mailFrom[strings.LastIndexByte(mailFrom, '@')+1:]
 		}
-		a := dnscheck.AlignSPF(ctx, res, domain, d.OrgDomain, d.OrgKnown, mfDomain, string(ev.Result), d.Record.ASPF == "s")
+		a := dmarc.AlignSPF(ctx, res, domain, d.OrgDomain, d.OrgKnown, mfDomain, string(ev.Result), d.Record.ASPF == "s")
 		d.Alignment = &a
 	}
 	sec := rep.Section("dmarc", "DMARC (RFC 9989, RFC 7489)")

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxray/mxray/report/catalog"
+
+	"github.com/mxray/mxray/report/message"
+
 	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
@@ -25,13 +29,13 @@ const explainMaxInput = 8 << 20
 
 // explainInput is the Detail of the first section: what the input was.
 type explainInput struct {
-	Source   string          `json:"source"` // "argument", "stdin" or the file name
-	Kind     string          `json:"kind"`   // reply, log, bounce-text, bounce, dsn, feedback, auto-reply
-	Subject  string          `json:"subject,omitempty"`
-	Replies  int             `json:"replies"`
-	Entities report.Entities `json:"entities"`
-	Notes    []string        `json:"notes,omitempty"`
-	Offline  bool            `json:"offline"`
+	Source   string           `json:"source"` // "argument", "stdin" or the file name
+	Kind     string           `json:"kind"`   // reply, log, bounce-text, bounce, dsn, feedback, auto-reply
+	Subject  string           `json:"subject,omitempty"`
+	Replies  int              `json:"replies"`
+	Entities message.Entities `json:"entities"`
+	Notes    []string         `json:"notes,omitempty"`
+	Offline  bool             `json:"offline"`
 }
 
 func (e explainInput) DetailLines() []string {
@@ -75,9 +79,9 @@ func runExplain(ctx context.Context, stdio IO, args []string) int {
 	if err := g.validate(); err != nil {
 		return usageError(stdio, "explain", "%v", err)
 	}
-	opt := report.ExplainOptions{}
+	opt := message.ExplainOptions{}
 	if *stageFlag != "" {
-		st, ok := report.ParseStage(*stageFlag)
+		st, ok := message.ParseStage(*stageFlag)
 		if !ok {
 			return usageError(stdio, "explain", "--stage %q: want connect, ehlo, starttls, auth, mail, rcpt, data, quit", *stageFlag)
 		}
@@ -106,7 +110,7 @@ func runExplain(ctx context.Context, stdio IO, args []string) int {
 	}
 
 	started := time.Now()
-	ex := report.ExplainInput(raw, opt)
+	ex := message.ExplainInput(raw, opt)
 	rep := report.New("explain", source, version, started)
 	in := rep.Section("explain", "Input")
 	in.Detail = explainInput{Source: source, Kind: ex.Kind, Subject: ex.Subject, Replies: len(ex.Replies),
@@ -179,7 +183,7 @@ func explainRead(stdio IO, args []string) ([]byte, string, error) {
 	return []byte(strings.Join(args, " ")), "argument", nil
 }
 
-func explainTitle(i int, r report.ExplainedReply) string {
+func explainTitle(i int, r message.ExplainedReply) string {
 	t := fmt.Sprintf("Reply %d", i+1)
 	if r.Recipient != "" {
 		t += " — " + r.Recipient
@@ -190,7 +194,7 @@ func explainTitle(i int, r report.ExplainedReply) string {
 // explainFinding turns one explanation into the section's main finding.
 // Severity follows what the reply means for the mail: refused for good
 // (failure), refused for now (warning), not a failure at all (info).
-func explainFinding(r report.ExplainedReply) report.Finding {
+func explainFinding(r message.ExplainedReply) report.Finding {
 	sev := report.Warning
 	switch {
 	case r.Reason == "delivered" || r.Reason == "vacation" || r.Reason == "feedback":
@@ -202,7 +206,7 @@ func explainFinding(r report.ExplainedReply) report.Finding {
 	if r.Reply != "" {
 		ev = append(ev, "reply: "+r.Reply)
 	}
-	if r.Stage != report.StageUnknown && r.Stage != "" {
+	if r.Stage != catalog.StageUnknown && r.Stage != "" {
 		ev = append(ev, "stage: "+string(r.Stage))
 	}
 	if r.Status != "" || r.Action != "" {

@@ -1,6 +1,3 @@
-// Command mxray checks the health of a mail domain the way the rest of the
-// internet sees it. This package is wiring only: flags (pflag), subcommands,
-// and the call into the check packages and the report renderers.
 package main
 
 import (

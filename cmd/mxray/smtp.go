@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -71,133 +72,195 @@ func smtpCheckFlags(fs *pflag.FlagSet) func(cfg *check.Config) error {
 }
 
 func runSMTP(ctx context.Context, stdio IO, args []string) int {
+	c := newSMTPCommand(stdio)
+	if code, done := parseFlags(c.fs, stdio, "smtp", args); done {
+		return code
+	}
+	host, port, err := c.target()
+	if err != nil {
+		return usageError(stdio, "smtp", "%v", err)
+	}
+	cfg, err := c.probeConfig(stdio, host, port)
+	if err != nil {
+		return usageError(stdio, "smtp", "%v", err)
+	}
+
+	ctx, cancel := c.g.context(ctx)
+	defer cancel()
+	rep := report.New("smtp", c.fs.Arg(0), version, time.Now())
+	sec := rep.Section("smtp", "SMTP dry run (no message is sent)")
+
+	res, rerr := c.g.resolver()
+	addr, noAddr, err := address(ctx, res, rerr, host)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stdio.Stderr, "mxray smtp: %v\n", err)
+		return report.ExitUnknown
+	case noAddr != nil:
+		sec.Add(*noAddr)
+		rep.Finish(time.Now())
+		return c.g.render(stdio, rep)
+	}
+	o := findingOptions(ctx, res, rerr, addr)
+	s := probe.DryRun(ctx, cfg, probe.Target{Host: host, Addr: net.JoinHostPort(addr.String(), strconv.Itoa(port))})
+	sec.Add(s.Findings(o)...)
+	sec.Detail = &probe.Detail{Sessions: []*probe.Session{s}, ShowTranscript: c.f.transcript, ShowReplies: true}
+	if tr, ok := any(res).(interface{ Trace() []report.Query }); ok && res != nil {
+		rep.Trace = tr.Trace()
+	}
+	rep.Finish(time.Now())
+	return c.g.render(stdio, rep)
+}
+
+// smtpCommand is the flag set of 'mxray smtp' and its flags.
+type smtpCommand struct {
+	fs                                                 *pflag.FlagSet
+	g                                                  *globalFlags
+	f                                                  *smtpFlags
+	domain, tlsMode, authUser                          *string
+	implicitTLS, startTLS, noCatchAll, noVRFY, noRelay *bool
+	connectTimeout, commandTimeout                     *time.Duration
+}
+
+func newSMTPCommand(stdio IO) *smtpCommand {
 	fs := newFlagSet("smtp", stdio, "mxray smtp HOST[:PORT] [flags]",
 		"Talks to one mail server as a sending MTA would: reads the greeting, says EHLO, starts TLS, and tries\n"+
 			"MAIL FROM and RCPT TO (postmaster, --rcpt, a random address for catch-all, an open-relay probe),\n"+
 			"then QUIT. It never sends DATA: no message is delivered. Port 25 and 587 use STARTTLS, 465 implicit TLS.")
-	g := addGlobalFlags(fs)
-	f := addSMTPFlags(fs)
-	domain := fs.String("domain", "", "mail domain for RCPT TO postmaster@DOMAIN and the catch-all probe\n(default: the domain of the first --rcpt, else HOST without its first label)")
-	tlsMode := fs.String("tls", "auto", "auto (STARTTLS when offered; implicit TLS on 465), starttls, implicit, or none")
-	implicitTLS := fs.Bool("implicit-tls", false, "same as --tls implicit (TLS from the first byte, as on port 465)")
-	startTLS := fs.Bool("starttls", false, "same as --tls starttls")
-	authUser := fs.String("auth", "", "authenticate as USER with AUTH PLAIN, over TLS only; the password is read from\n$MXRAY_SMTP_PASSWORD (never from the command line) and never shown")
-	noCatchAll := fs.Bool("no-catch-all", false, "do not try a random recipient")
-	noVRFY := fs.Bool("no-vrfy", false, "do not ask VRFY postmaster at the end of the session")
-	noRelay := fs.Bool("no-relay-test", false, "do not try the open-relay recipient")
-	connectTimeout := fs.Duration("connect-timeout", 10*time.Second, "deadline for the TCP connection")
-	commandTimeout := fs.Duration("command-timeout", 30*time.Second, "deadline for each reply (the greeting included)")
-	if code, done := parseFlags(fs, stdio, "smtp", args); done {
-		return code
+	c := &smtpCommand{fs: fs}
+	c.g = addGlobalFlags(fs)
+	c.f = addSMTPFlags(fs)
+	c.domain = fs.String("domain", "", "mail domain for RCPT TO postmaster@DOMAIN and the catch-all probe\n(default: the domain of the first --rcpt, else HOST without its first label)")
+	c.tlsMode = fs.String("tls", "auto", "auto (STARTTLS when offered; implicit TLS on 465), starttls, implicit, or none")
+	c.implicitTLS = fs.Bool("implicit-tls", false, "same as --tls implicit (TLS from the first byte, as on port 465)")
+	c.startTLS = fs.Bool("starttls", false, "same as --tls starttls")
+	c.authUser = fs.String("auth", "", "authenticate as USER with AUTH PLAIN, over TLS only; the password is read from\n$MXRAY_SMTP_PASSWORD (never from the command line) and never shown")
+	c.noCatchAll = fs.Bool("no-catch-all", false, "do not try a random recipient")
+	c.noVRFY = fs.Bool("no-vrfy", false, "do not ask VRFY postmaster at the end of the session")
+	c.noRelay = fs.Bool("no-relay-test", false, "do not try the open-relay recipient")
+	c.connectTimeout = fs.Duration("connect-timeout", 10*time.Second, "deadline for the TCP connection")
+	c.commandTimeout = fs.Duration("command-timeout", 30*time.Second, "deadline for each reply (the greeting included)")
+	return c
+}
+
+// target checks the argument and the shared flags and returns the HOST
+// and PORT to probe.
+func (c *smtpCommand) target() (string, int, error) {
+	if c.fs.NArg() != 1 {
+		return "", 0, fmt.Errorf("want exactly one HOST[:PORT], got %d arguments", c.fs.NArg())
 	}
-	if fs.NArg() != 1 {
-		return usageError(stdio, "smtp", "want exactly one HOST[:PORT], got %d arguments", fs.NArg())
+	if err := c.g.validate(); err != nil {
+		return "", 0, err
 	}
-	if err := g.validate(); err != nil {
-		return usageError(stdio, "smtp", "%v", err)
+	if err := c.f.validate(); err != nil {
+		return "", 0, err
 	}
-	if err := f.validate(); err != nil {
-		return usageError(stdio, "smtp", "%v", err)
-	}
-	host, port, err := splitHostPort(fs.Arg(0))
+	return splitHostPort(c.fs.Arg(0))
+}
+
+// probeConfig builds the dry run's settings from the flags.
+func (c *smtpCommand) probeConfig(stdio IO, host string, port int) (probe.Config, error) {
+	cfg := probe.Config{HELO: c.f.helo, From: c.f.from, Recipients: c.f.rcpts, NoCatchAll: *c.noCatchAll, NoRelayTest: *c.noRelay, NoVRFY: *c.noVRFY,
+		ConnectTimeout: *c.connectTimeout, GreetingTimeout: *c.commandTimeout, CommandTimeout: *c.commandTimeout, SessionTimeout: c.g.timeout}
+	mode, err := c.mode()
 	if err != nil {
-		return usageError(stdio, "smtp", "%v", err)
+		return cfg, err
 	}
-	cfg := probe.Config{HELO: f.helo, From: f.from, Recipients: f.rcpts, NoCatchAll: *noCatchAll, NoRelayTest: *noRelay, NoVRFY: *noVRFY,
-		ConnectTimeout: *connectTimeout, GreetingTimeout: *commandTimeout, CommandTimeout: *commandTimeout, SessionTimeout: g.timeout}
-	switch {
-	case *implicitTLS && *startTLS:
-		return usageError(stdio, "smtp", "--implicit-tls and --starttls exclude each other")
-	case *implicitTLS:
-		*tlsMode = "implicit"
-	case *startTLS:
-		*tlsMode = "starttls"
-	}
-	switch *tlsMode {
-	case "auto":
-	case "starttls":
-		cfg.Mode = probe.ModeSTARTTLS
-	case "implicit":
-		cfg.Mode = probe.ModeImplicitTLS
-	case "none":
-		cfg.Mode = probe.ModePlain
-	default:
-		return usageError(stdio, "smtp", "--tls %q: want auto, starttls, implicit or none", *tlsMode)
-	}
-	if *authUser != "" {
+	cfg.Mode = mode
+	if *c.authUser != "" {
 		pw := ""
 		if stdio.Env != nil {
 			pw = stdio.Env("MXRAY_SMTP_PASSWORD")
 		}
 		if pw == "" {
-			return usageError(stdio, "smtp", "--auth needs the password in $MXRAY_SMTP_PASSWORD")
+			return cfg, errors.New("--auth needs the password in $MXRAY_SMTP_PASSWORD")
 		}
-		cfg.Auth = &probe.Credentials{Username: *authUser, Password: pw}
+		cfg.Auth = &probe.Credentials{Username: *c.authUser, Password: pw}
 	}
-	cfg.Domain = *domain
-	if cfg.Domain == "" && len(f.rcpts) > 0 {
-		cfg.Domain = f.rcpts[0][strings.LastIndexByte(f.rcpts[0], '@')+1:]
-	}
-	if cfg.Domain == "" {
-		if _, err := netip.ParseAddr(host); err != nil {
-			cfg.Domain = parentDomain(host)
-		}
-	}
+	cfg.Domain = c.mailDomain(host)
 	if port == 587 || port == 465 {
 		cfg.NoMail = true // submission: no mail transaction without authentication
 	}
+	return cfg, nil
+}
 
-	ctx, cancel := g.context(ctx)
-	defer cancel()
-	rep := report.New("smtp", fs.Arg(0), version, time.Now())
-	sec := rep.Section("smtp", "SMTP dry run (no message is sent)")
+// mode is --tls, or --implicit-tls / --starttls; "auto" is the zero Mode.
+func (c *smtpCommand) mode() (probe.Mode, error) {
+	tlsMode := *c.tlsMode
+	switch {
+	case *c.implicitTLS && *c.startTLS:
+		return "", errors.New("--implicit-tls and --starttls exclude each other")
+	case *c.implicitTLS:
+		tlsMode = "implicit"
+	case *c.startTLS:
+		tlsMode = "starttls"
+	}
+	switch tlsMode {
+	case "auto":
+		return "", nil
+	case "starttls":
+		return probe.ModeSTARTTLS, nil
+	case "implicit":
+		return probe.ModeImplicitTLS, nil
+	case "none":
+		return probe.ModePlain, nil
+	}
+	return "", fmt.Errorf("--tls %q: want auto, starttls, implicit or none", tlsMode)
+}
 
-	// The address: an IP literal as given, else the host's first address
-	// from the resolver (the same resolver as every other check).
-	var addr netip.Addr
-	var ptr *dnscheck.PTRResult
-	res, rerr := g.resolver()
+// mailDomain is --domain, else the domain of the first --rcpt, else HOST
+// without its first label (none for an IP address).
+func (c *smtpCommand) mailDomain(host string) string {
+	domain := *c.domain
+	if domain == "" && len(c.f.rcpts) > 0 {
+		domain = c.f.rcpts[0][strings.LastIndexByte(c.f.rcpts[0], '@')+1:]
+	}
+	if domain == "" {
+		if _, err := netip.ParseAddr(host); err != nil {
+			domain = parentDomain(host)
+		}
+	}
+	return domain
+}
+
+// address is the address to connect to: an IP literal as given, else the
+// host's first address from the resolver (the same resolver as every
+// other check). A host without an address gets a finding instead; an
+// error means there is no resolver to ask.
+func address(ctx context.Context, res *dnscheck.Client, rerr error, host string) (netip.Addr, *report.Finding, error) {
 	if a, err := netip.ParseAddr(host); err == nil {
-		addr = a
-	} else {
-		if rerr != nil {
-			fmt.Fprintf(stdio.Stderr, "mxray smtp: %v\n", rerr)
-			return report.ExitUnknown
-		}
-		h := dnscheck.LookupHost(ctx, res, host)
-		if len(h.Addrs) == 0 {
-			sev := report.Failure
-			if h.Failed() {
-				sev = report.Unknown
-			}
-			sec.Add(report.Finding{ID: "smtp.host-no-address", Severity: sev, Subject: host,
-				Summary:  host + " has no address to connect to",
-				Evidence: []string{h.A.Describe(), h.AAAA.Describe()}})
-			rep.Finish(time.Now())
-			return g.render(stdio, rep)
-		}
-		addr = h.Addrs[0]
+		return a, nil, nil
 	}
-	if rerr == nil {
-		p := dnscheck.CheckPTR(ctx, res, addr)
-		ptr = &p
+	if rerr != nil {
+		return netip.Addr{}, nil, rerr
 	}
-	s := probe.DryRun(ctx, cfg, probe.Target{Host: host, Addr: net.JoinHostPort(addr.String(), strconv.Itoa(port))})
+	h := dnscheck.LookupHost(ctx, res, host)
+	if len(h.Addrs) == 0 {
+		sev := report.Failure
+		if h.Failed() {
+			sev = report.Unknown
+		}
+		return netip.Addr{}, &report.Finding{ID: "smtp.host-no-address", Severity: sev, Subject: host,
+			Summary:  host + " has no address to connect to",
+			Evidence: []string{h.A.Describe(), h.AAAA.Describe()}}, nil
+	}
+	return h.Addrs[0], nil, nil
+}
+
+// findingOptions carry the reverse DNS of addr, when there is a resolver
+// to ask, for the banner check.
+func findingOptions(ctx context.Context, res *dnscheck.Client, rerr error, addr netip.Addr) probe.FindingOptions {
 	o := probe.FindingOptions{}
-	if ptr != nil {
-		o.PTRStatus = ptr.Status
-		o.PTR = []string{}
-		for _, n := range ptr.Names {
-			o.PTR = append(o.PTR, n.Name)
-		}
+	if rerr != nil {
+		return o
 	}
-	sec.Add(s.Findings(o)...)
-	sec.Detail = &probe.Detail{Sessions: []*probe.Session{s}, ShowTranscript: f.transcript, ShowReplies: true}
-	if tr, ok := any(res).(interface{ Trace() []report.Query }); ok && res != nil {
-		rep.Trace = tr.Trace()
+	ptr := dnscheck.CheckPTR(ctx, res, addr)
+	o.PTRStatus = ptr.Status
+	o.PTR = []string{}
+	for _, n := range ptr.Names {
+		o.PTR = append(o.PTR, n.Name)
 	}
-	rep.Finish(time.Now())
-	return g.render(stdio, rep)
+	return o
 }
 
 // splitHostPort accepts HOST, HOST:PORT, IPv6, [IPv6]:PORT; the default port is 25.

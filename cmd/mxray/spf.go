@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxray/mxray/dnscheck/spf"
+
 	"github.com/spf13/pflag"
 
 	"github.com/mxray/mxray/check"
@@ -103,16 +105,16 @@ func runSPF(ctx context.Context, stdio IO, args []string) int {
 		bl = make(chan report.Section, 1)
 		go func() { bl <- blocklistSection(ctx, res, sel, []string{addr.String()}) }()
 	}
-	c := dnscheck.AnalyzeSPF(ctx, res, domain)
+	c := spf.Analyze(ctx, res, domain)
 	sec := rep.Section("spf", "SPF (RFC 7208)")
 	sec.Findings = append(sec.Findings, c.Findings...)
 	sec.Detail = c
 	if addr.IsValid() {
-		var ev dnscheck.SPFEvaluation
+		var ev spf.Evaluation
 		switch {
 		case nullSender:
 			// RFC 7208 §2.4: a null sender is checked as postmaster@HELO.
-			ev = dnscheck.CheckHost(ctx, res, addr, heloName, "", heloName)
+			ev = spf.CheckHost(ctx, res, addr, heloName, "", heloName)
 		case *sender != "":
 			ev = c.Evaluate(ctx, res, addr, *sender, heloName)
 		default:

@@ -1,0 +1,514 @@
+package message
+
+// What users paste into `mxray explain`: a reply line, a multi-line reply,
+// an MTA's error text or log line, an NDR, or a whole bounce message. This
+// file finds the SMTP replies in free text — their basic code (RFC 5321
+// §4.2), enhanced code (RFC 3463), text and the stage at which they were
+// given — and the names the text mentions (IP addresses, blocklist zones,
+// domains, mail addresses) for the live follow-up.
+//
+// The stage is read from the wording each MTA uses to say which command a
+// reply answered:
+//
+//	Postfix   "… (in reply to RCPT TO command)"                      (smtp(8) bounce text and logs)
+//	Exim      "SMTP error from remote mail server after RCPT TO:<a>:" (exim's bounce text)
+//	Sendmail  ">>> RCPT To:<a>" / "<<< 550 …"                         (the session transcript)
+//	qmail     "Connected to 192.0.2.1 but sender was rejected."       (qmail-remote)
+//
+// and a --stage given by the user overrides them.
+
+import (
+	"net/netip"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mxray/mxray/internal/lazyre"
+
+	"github.com/mxray/mxray/report/catalog"
+)
+
+// FoundReply is one SMTP reply found in text.
+type FoundReply struct {
+	Code     int           // basic code, 0 when the text has none
+	Enhanced string        // enhanced status code, "" when none
+	Text     string        // the reply text from the code on, lines joined
+	Stage    catalog.Stage // StageUnknown when the text does not say
+}
+
+// pstReplyRE finds a basic reply code where a reply starts: at the start of a
+// line, or after the punctuation and phrases MTAs put before a quoted reply
+// ("said: ", "returned '", "<<< ", "smtp;", "#").
+var pstReplyRE = lazyre.New(`(?i)(?:^|[:;'"#(\[<>=]|said|returned|error|error_code|responsecode|reply code|code)[ \t]*([245][0-9][0-9])(?:[ \t-]+|:[ \t]|,|$)(?:#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|\.(?:[^0-9]|$)|$))?`)
+
+// pstInlineReplyRE finds a reply quoted mid-sentence, recognisable because
+// an enhanced code follows the basic code ("220-laposte 421 4.2.1 Service refuse").
+var pstInlineReplyRE = lazyre.New(`(?:^|\s)([245])([0-9][0-9])[ -]#?(([245])\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|$)`)
+
+var pstNestedRE = lazyre.New(`^[245][0-9][0-9][ -](?:[245]\.[0-9]{1,3}\.[0-9]{1,3} )?\S*@\S*\.\.\.\s*([245][0-9][0-9])(?:[ -]([245]\.[0-9]{1,3}\.[0-9]{1,3}))?\b`)
+
+// pstEnhancedRE finds an enhanced status code (RFC 3463 §2: class.subject.detail)
+// that is not part of an IP address or version number.
+var pstEnhancedRE = lazyre.New(`(?:^|[^0-9A-Za-z.])#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|\.(?:[^0-9]|$)|$)`)
+
+// pstStageREs map the MTAs' "which command" phrases to a stage. The first
+// capture group is the command.
+var pstStageREs = []*lazyre.Regexp{
+	lazyre.New(`(?i)in reply to (?:the )?(RCPT TO|MAIL FROM|end of DATA|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|RSET|BDAT)\b`),
+	lazyre.New(`(?i)(?:SMTP error|error) from remote mail server after (?:pipelined )?(RCPT TO|MAIL FROM|end of data|DATA|initial connection|HELO|EHLO|STARTTLS|AUTH|sending data block|QUIT)`),
+	lazyre.New(`(?i)^\s*>>>\s*(RCPT|MAIL|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|RSET|\.)`),
+	lazyre.New(`(?i)\bafter (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|STARTTLS|initial connection)\b`),
+	lazyre.New(`(?i)while (?:talking|sending) (?:to [^ ]+ )?(?:in response to )?(RCPT TO|MAIL FROM|DATA|end of data|HELO|EHLO)`),
+	lazyre.New(`(?i)\b(RCPT TO|MAIL FROM|DATA) command (?:failed|rejected|returned)`),
+	lazyre.New(`(?i)SMTP (?:command|error)[^.\n]{0,20}\b(RCPT|MAIL|DATA|HELO|EHLO)\b`),
+}
+
+// qmail-remote names the stage in prose.
+var pstQmailStage = []struct {
+	re    *lazyre.Regexp
+	stage catalog.Stage
+}{
+	{lazyre.New(`(?i)but sender was rejected`), catalog.StageMAIL},
+	{lazyre.New(`(?i)but my name was rejected`), catalog.StageEHLO},
+	{lazyre.New(`(?i)but greeting failed`), catalog.StageConnect},
+	{lazyre.New(`(?i)but (?:it|the remote host) (?:didn't|did not) (?:like|accept) (?:the )?(?:recipient|user)`), catalog.StageRCPT},
+	{lazyre.New(`(?i)Failed after I sent the message`), catalog.StageDATA},
+	{lazyre.New(`(?i)(?:refused to talk to me|connection refused at connect|on connect|banner|greeting)\b`), catalog.StageConnect},
+}
+
+// StageFromText reads the stage an MTA's text names, or StageUnknown.
+func StageFromText(text string) catalog.Stage {
+	// The phrases may be wrapped over lines ("(in reply to\n RCPT TO
+	// command)"): match them on the joined text, except the transcript's
+	// ">>> COMMAND", which is a line of its own.
+	text = pstCap(text, 64<<10)
+	joined := pstSpaceRE.ReplaceAllString(text, " ")
+	for i, re := range pstStageREs {
+		if i == 2 {
+			for _, line := range strings.Split(text, "\n") {
+				if m := re.FindStringSubmatch(line); m != nil {
+					return stageOfCommand(m[1])
+				}
+			}
+			continue
+		}
+		if m := re.FindStringSubmatch(joined); m != nil {
+			return stageOfCommand(m[1])
+		}
+	}
+	for _, q := range pstQmailStage {
+		if q.re.MatchString(text) {
+			return q.stage
+		}
+	}
+	return catalog.StageUnknown
+}
+
+// stageOfCommand maps an SMTP command name (or MTA phrase) to its Stage.
+func stageOfCommand(cmd string) catalog.Stage {
+	c := strings.ToUpper(strings.TrimSpace(cmd))
+	switch {
+	case strings.HasPrefix(c, "RCPT"):
+		return catalog.StageRCPT
+	case strings.HasPrefix(c, "MAIL"):
+		return catalog.StageMAIL
+	case strings.HasPrefix(c, "EHLO"), strings.HasPrefix(c, "HELO"):
+		return catalog.StageEHLO
+	case c == "DATA", c == "END OF DATA", c == ".", c == "BDAT", strings.HasPrefix(c, "SENDING DATA"):
+		return catalog.StageDATA
+	case c == "STARTTLS":
+		return catalog.StageSTARTTLS
+	case c == "AUTH":
+		return catalog.StageAUTH
+	case c == "QUIT":
+		return catalog.StageQUIT
+	case c == "RSET":
+		return catalog.StageRSET
+	case c == "INITIAL CONNECTION", c == "CONNECT":
+		return catalog.StageConnect
+	}
+	return catalog.StageUnknown
+}
+
+// ParseStage accepts the names of --stage (and SMTP command names).
+func ParseStage(s string) (catalog.Stage, bool) {
+	switch st := catalog.Stage(strings.ToLower(strings.TrimSpace(s))); st {
+	case catalog.StageConnect, catalog.StageEHLO, catalog.StageSTARTTLS, catalog.StageAUTH, catalog.StageMAIL, catalog.StageRCPT, catalog.StageDATA, catalog.StageVRFY, catalog.StageRSET, catalog.StageQUIT, catalog.StageUnknown:
+		return st, true
+	case "helo":
+		return catalog.StageEHLO, true
+	case "banner", "greeting":
+		return catalog.StageConnect, true
+	}
+	if st := stageOfCommand(s); st != catalog.StageUnknown {
+		return st, true
+	}
+	return catalog.StageUnknown, false
+}
+
+// FindReply finds the significant SMTP reply in a piece of text: the first
+// reply with a 4xx/5xx code (a transcript's earlier 250s are context), else
+// the first reply, else an enhanced code alone, else just the text. The
+// stage is the last command the text names before that reply, or the
+// phrase it uses anywhere ("in reply to RCPT TO command").
+func FindReply(text string) FoundReply {
+	text = strings.ReplaceAll(pstCap(text, pstMaxText), "\r", "")
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = pstCap(l, pstMaxLine)
+	}
+	type hit struct {
+		line, col int
+		code      int
+		enh       string
+	}
+	var first, firstBad *hit
+	for i, l := range lines {
+		ms := pstReplyRE.FindAllStringSubmatchIndex(l, -1)
+		for _, m := range pstInlineReplyRE.FindAllStringSubmatchIndex(l, -1) {
+			if l[m[2]:m[3]] == l[m[8]:m[9]] { // same class: a real reply
+				ms = append(ms, []int{m[0], m[1], m[2], m[5], m[6], m[7]})
+			}
+		}
+		sort.Slice(ms, func(a, b int) bool { return ms[a][2] < ms[b][2] })
+		for _, m := range ms {
+			code, _ := strconv.Atoi(l[m[2]:m[3]])
+			h := &hit{line: i, col: m[2], code: code}
+			if m[4] >= 0 {
+				h.enh = l[m[4]:m[5]]
+			}
+			if first == nil {
+				first = h
+			}
+			if code >= 400 && firstBad == nil {
+				firstBad = h
+			}
+		}
+		if firstBad != nil {
+			break
+		}
+	}
+	r := FoundReply{Stage: catalog.StageUnknown}
+	pick := firstBad
+	if pick == nil {
+		pick = first
+	}
+	if pick != nil {
+		r.Code, r.Enhanced = pick.code, pick.enh
+		first := lines[pick.line][pick.col:]
+		rest := []string{first}
+		if pick.col > 0 && strings.HasSuffix(strings.TrimRight(lines[pick.line][:pick.col], " "), "'") {
+			// Exchange quotes the reply: "Remote Server returned '550 …'".
+			// The reply ends at the closing quote.
+			if k := strings.LastIndexByte(first, '\''); k > 0 {
+				first = first[:k]
+			}
+			rest = []string{first}
+		} else {
+			for _, l := range lines[pick.line+1:] {
+				// Transcript continuation lines: "<<< 550-5.7.1 more text".
+				rest = append(rest, pstTranscriptRE.ReplaceAllString(l, ""))
+			}
+		}
+		r.Text = pstJoin(rest)
+		// A command line (">>> RCPT To:") before the reply names its stage.
+		for i := pick.line; i >= 0; i-- {
+			if m := pstStageREs[2].FindStringSubmatch(lines[i]); m != nil {
+				r.Stage = stageOfCommand(m[1])
+				break
+			}
+		}
+	} else {
+		r.Text = pstJoin(lines)
+	}
+	// Sendmail quotes the remote reply after its own: "554 <a@b>... 550 Host
+	// unknown". The inner reply is the remote server's.
+	if m := pstNestedRE.FindStringSubmatch(r.Text); m != nil {
+		r.Code, _ = strconv.Atoi(m[1])
+		r.Enhanced = m[2]
+	}
+	if r.Enhanced == "" {
+		if m := pstEnhancedRE.FindStringSubmatch(r.Text); m != nil {
+			r.Enhanced = m[1]
+		} else if m := pstEnhancedRE.FindStringSubmatch(text); m != nil {
+			r.Enhanced = m[1]
+		}
+	}
+	// An enhanced code of another class than the basic code is not its own
+	// (RFC 3463 §2: the class must agree); keep the basic code's word.
+	if r.Code != 0 && r.Enhanced != "" && r.Enhanced[0] != byte('0'+r.Code/100) {
+		r.Enhanced = ""
+	}
+	if r.Stage == catalog.StageUnknown {
+		r.Stage = StageFromText(text)
+	}
+	if r.Code != 0 {
+		r.Text = pstStripInnerCodes(r.Text, r.Code)
+	}
+	return r
+}
+
+var pstInnerCodeREs sync.Map // code -> *lazyre.Regexp
+
+func pstInnerCodeRE(code string) *regexp.Regexp {
+	if re, ok := pstInnerCodeREs.Load(code); ok {
+		return re.(*regexp.Regexp)
+	}
+	re := regexp.MustCompile(`\s` + code + `[ -](?:#?[245]\.[0-9]{1,3}\.[0-9]{1,3}\s)?`)
+	pstInnerCodeREs.Store(code, re)
+	return re
+}
+
+// pstStripInnerCodes removes the reply-code prefixes of continuation lines
+// that a relaying MTA folded into one line ("550-5.7.1 Messages with
+// multiple 550-5.7.1 addresses …"): they split the text's words and are
+// not part of what the server said (RFC 5321 §4.2.1 multiline replies).
+func pstStripInnerCodes(text string, code int) string {
+	c := strconv.Itoa(code)
+	if !strings.Contains(text[min(len(text), 4):], c) {
+		return text
+	}
+	re := pstInnerCodeRE(c)
+	head := text[:min(len(text), 4)]
+	return head + re.ReplaceAllString(text[len(head):], " ")
+}
+
+// Replies are short; the bounds keep hostile input cheap.
+const (
+	pstMaxLine = 4 << 10   // bytes of one line searched for a reply
+	pstMaxText = 256 << 10 // bytes of one text searched for a reply
+)
+
+// pstCap cuts s to at most n bytes, at a UTF-8 boundary.
+func pstCap(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n]
+}
+
+var pstTranscriptRE = lazyre.New(`^\s*<<<\s*`)
+
+// pstJoin joins lines with single spaces and drops the Postfix "(in reply
+// to … command)" trailer, which is about the stage, not the reply.
+func pstJoin(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		l = strings.TrimSpace(pstCap(l, pstMaxLine))
+		if l == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(l)
+		if b.Len() > 8192 { // a reply is short; the rest is the bounced message
+			break
+		}
+	}
+	s := pstInReplyRE.ReplaceAllString(b.String(), "")
+	return strings.TrimSpace(pstSpaceRE.ReplaceAllString(s, " "))
+}
+
+var (
+	pstInReplyRE = lazyre.New(`(?i)\s*\(in reply to [^)]*command\)`)
+	pstSpaceRE   = lazyre.New(`\s+`)
+)
+
+// Entities are the names a text mentions, for the live follow-up.
+type Entities struct {
+	IPs       []string `json:"ips,omitempty"`
+	Zones     []string `json:"zones,omitempty"` // names that look like DNS blocklist zones
+	Domains   []string `json:"domains,omitempty"`
+	Addresses []string `json:"addresses,omitempty"`
+}
+
+var (
+	pstIPv4RE   = lazyre.New(`(?:^|[^0-9.])((?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})(?:[^0-9.]|\.(?:[^0-9]|$)|$)`)
+	pstIPv6RE   = lazyre.New(`(?i)(?:IPv6:)?\b([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})\b`)
+	pstAddrRE   = lazyre.New(`(?i)[a-z0-9!#$%&'*+/=?^_{|}~.-]{1,64}@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)`)
+	pstDomainRE = lazyre.New(`(?i)\b((?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b`)
+	// Words by which blocklist zones are recognised; the follow-up confirms
+	// a zone against the blocklist catalog before querying it.
+	pstZoneWords = lazyre.New(`(?i)(spamhaus|spamcop|barracuda|sorbs|uceprotect|dnsbl|rbl|blocklist|blacklist|surbl|uribl|mailspike|psbl|abuseat|cbl|spameatingmonkey|backscatterer|0spam|senderscore|s5h|manitu|junkemailfilter|nordspam|invaluement|lashback|sbl|xbl|pbl|dbl|zen)`)
+)
+
+// ExtractEntities finds the IP addresses, blocklist zones, domains and
+// addresses in a text, each once, in order of appearance.
+func ExtractEntities(text string) Entities {
+	text = pstCap(text, pstMaxText)
+	var e Entities
+	seen := map[string]bool{}
+	add := func(list *[]string, kind, v string) {
+		if v == "" || seen[kind+v] || len(*list) >= 64 {
+			return
+		}
+		seen[kind+v] = true
+		*list = append(*list, v)
+	}
+	for _, m := range pstIPv4RE.FindAllStringSubmatch(text, -1) {
+		if a, err := netip.ParseAddr(m[1]); err == nil {
+			add(&e.IPs, "ip", a.String())
+		}
+	}
+	for _, m := range pstIPv6RE.FindAllStringSubmatch(text, -1) {
+		if strings.Count(m[1], ":") < 2 {
+			continue
+		}
+		if a, err := netip.ParseAddr(m[1]); err == nil && a.Is6() {
+			add(&e.IPs, "ip", a.String())
+		}
+	}
+	addrSpans := pstAddrRE.FindAllStringIndex(text, -1)
+	for _, s := range addrSpans {
+		add(&e.Addresses, "addr", strings.ToLower(strings.Trim(text[s[0]:s[1]], ".")))
+	}
+	inAddr := func(i int) bool {
+		for _, s := range addrSpans {
+			if i >= s[0] && i < s[1] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, m := range pstDomainRE.FindAllStringSubmatchIndex(text, -1) {
+		d := strings.ToLower(text[m[2]:m[3]])
+		if _, err := netip.ParseAddr(d); err == nil {
+			continue
+		}
+		if pstNotDomain(d) {
+			continue
+		}
+		// A name inside a URL ("https://www.spamhaus.org/query/...") is a
+		// web site, not a list zone to query.
+		inURL := strings.HasSuffix(text[:m[2]], "://") || strings.HasPrefix(d, "www.")
+		if pstZoneWords.MatchString(d) && strings.Count(d, ".") >= 1 && !inURL {
+			add(&e.Zones, "zone", d)
+		}
+		if !inAddr(m[2]) {
+			add(&e.Domains, "domain", d)
+		}
+	}
+	for _, a := range e.Addresses {
+		_, d, _ := strings.Cut(a, "@")
+		add(&e.Domains, "domain", d)
+	}
+	return e
+}
+
+// pstNotDomain drops dotted words that are not host names: file names,
+// enhanced codes with letters, Exchange diagnostic tokens.
+func pstNotDomain(d string) bool {
+	tld := d[strings.LastIndexByte(d, '.')+1:]
+	switch tld {
+	case "html", "htm", "php", "asp", "aspx", "txt", "eml", "exe", "zip", "pdf", "jpg", "png", "gif", "doc", "cgi", "jsp":
+		return true
+	}
+	up := strings.ToUpper(d)
+	for _, p := range []string{"RESOLVER.", "SMTPSEND.", "STOREDRV.", "QUEUE.", "ROUTING.", "CAT.", "AV.", "DSN."} {
+		if strings.HasPrefix(up, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// pstPostfixLogRE matches a Postfix delivery log line (smtp(8)/local(8)):
+// "... to=<a@b>, relay=mx[192.0.2.1]:25, ..., dsn=5.1.1, status=bounced (host mx[192.0.2.1] said: 550 ... (in reply to RCPT TO command))".
+var (
+	pstPostfixLogRE = lazyre.New(`\bstatus=(sent|bounced|deferred|expired|undeliverable|deliverable)\b\s*(?:\((.*)\))?`)
+	pstPostfixToRE  = lazyre.New(`\bto=<([^>]*)>`)
+	pstPostfixDSNRE = lazyre.New(`\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})\b`)
+	pstRelayRE      = lazyre.New(`\brelay=([^,\s]+)`)
+)
+
+// ExplainText explains pasted text that is not a whole message: Postfix
+// log lines (one reply per line), an MTA's bounce text listing recipients
+// (one reply per recipient), or one reply (single or multi-line).
+func ExplainText(text string, opt ExplainOptions) *Explained {
+	text = strings.ReplaceAll(text, "\r", "")
+	ex := &Explained{Kind: "reply"}
+	for _, line := range strings.Split(text, "\n") {
+		m := pstPostfixLogRE.FindStringSubmatchIndex(line)
+		if m == nil {
+			continue
+		}
+		ex.Kind = "log"
+		status := line[m[2]:m[3]]
+		inner := ""
+		if m[4] >= 0 {
+			inner = line[m[4]:m[5]]
+		}
+		found := FindReply(inner)
+		if found.Text == "" {
+			found.Text = inner
+		}
+		er := ExplainedReply{Source: "postfix-log", Action: status, Reply: found.Text}
+		if t := pstPostfixToRE.FindStringSubmatch(line); t != nil {
+			er.Recipient = t[1]
+		}
+		if d := pstPostfixDSNRE.FindStringSubmatch(line); d != nil {
+			er.Status = d[1]
+			if found.Enhanced == "" && dsnStatusOK(d[1], found.Code) {
+				found.Enhanced = d[1]
+			}
+		}
+		if r := pstRelayRE.FindStringSubmatch(line); r != nil && r[1] != "none" {
+			er.RemoteMTA = r[1]
+		}
+		er.Explanation = explainOne(found, opt)
+		switch status {
+		case "sent", "deliverable":
+			er.Action = "delivered"
+		case "deferred":
+			er.Action = "delayed"
+		case "expired":
+			er.Action = "expired"
+		default:
+			er.Action = "failed"
+		}
+		bncDeliveryReason(&er, found)
+		er.Entities = ExtractEntities(line)
+		ex.Replies = append(ex.Replies, er)
+	}
+	if len(ex.Replies) > 0 {
+		return ex
+	}
+	lines := strings.Split(text, "\n")
+	// Pasted delivery-status fields (the DSN part of a bounce, RFC 3464).
+	if bncDSNInTextRE.MatchString(text) {
+		if d := ParseDSN(text); len(d.Recipients) > 0 {
+			ex.Kind = "dsn"
+			var others []string
+			for _, r := range d.Recipients {
+				others = append(others, strings.ToLower(r.FinalRecipient))
+			}
+			for _, r := range d.Recipients {
+				ex.Replies = append(ex.Replies, explainDSNRecipient(r, lines, others, opt))
+			}
+			return ex
+		}
+	}
+	startsWithReply := pstReplyStartRE.MatchString(strings.TrimSpace(text))
+	for _, r := range bncBodyRecipients(&Part{}, lines) {
+		er := r.explain(opt)
+		if er.Source == "bounce-body" {
+			er.Source = "text"
+			if startsWithReply {
+				er.Source = "reply"
+			}
+		}
+		ex.Replies = append(ex.Replies, er)
+	}
+	if len(ex.Replies) > 1 || (len(ex.Replies) == 1 && !startsWithReply && ex.Replies[0].Recipient != "") {
+		ex.Kind = "bounce-text"
+	}
+	return ex
+}
+
+var pstReplyStartRE = lazyre.New(`^[245][0-9][0-9](?:[ -]|$)`)
