@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -388,7 +389,10 @@ func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResu
 		fs := s.Findings(probe.FindingOptions{Now: env.Now(), Submission: true})
 		for j := range fs {
 			fs[j].ID = strings.Replace(fs[j].ID, "smtp.", "submission.", 1)
-			fs[j].Evidence = append(fs[j].Evidence, "found by: "+targets[i].source)
+			// Clip: findings of one session may share an evidence array (the
+			// certificate chain), and appending in place would overwrite a
+			// neighbour's lines.
+			fs[j].Evidence = append(slices.Clip(fs[j].Evidence), "found by: "+targets[i].source)
 		}
 		sec.Add(fs...)
 	}
