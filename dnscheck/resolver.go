@@ -303,14 +303,14 @@ func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16
 		q.TCP = true
 		resp, _, err = c.tcp.ExchangeContext(actx, m, server)
 	}
-	q.Duration = time.Since(start)
+	q.Duration = report.Duration(time.Since(start))
 	ans := Answer{Name: name, Type: qtype, Server: server, TCP: q.TCP}
 	switch {
 	case err != nil:
 		var ne net.Error
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || (errors.As(err, &ne) && ne.Timeout()) {
 			ans.Status = StatusTimeout
-			ans.Err = fmt.Errorf("no answer from %s within %s", server, q.Duration.Round(time.Millisecond))
+			ans.Err = fmt.Errorf("no answer from %s within %s", server, q.Duration.Std().Round(time.Millisecond))
 		} else {
 			ans.Status = StatusError
 			ans.Err = err

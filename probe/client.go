@@ -91,7 +91,7 @@ type Step struct {
 	Reply   *Reply        `json:"reply,omitempty"`
 	// Duration runs from sending the command (from connecting, for the
 	// greeting) to the last line of the reply.
-	Duration report.Duration `json:"duration"`
+	Duration report.Duration `json:"duration_ms"`
 	Error    string          `json:"error,omitempty"`
 	Note     string          `json:"note,omitempty"`
 }

@@ -85,10 +85,10 @@ func (r RcptResult) Accepted() bool {
 
 // Timings of a session.
 type Timings struct {
-	Connect  report.Duration `json:"connect"`
-	Greeting report.Duration `json:"greeting"`
-	TLS      report.Duration `json:"tls,omitempty"`
-	Total    report.Duration `json:"total"`
+	Connect  report.Duration `json:"connect_ms"`
+	Greeting report.Duration `json:"greeting_ms"`
+	TLS      report.Duration `json:"tls_ms,omitempty"`
+	Total    report.Duration `json:"total_ms"`
 }
 
 // Session is everything one SMTP dry run observed.

@@ -9,7 +9,7 @@ import (
 
 // SchemaVersion is the version of the JSON document written by --format json.
 // Bump it when a field is removed or changes meaning; adding fields does not.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Severity orders how bad a finding is. The zero value is OK.
 type Severity int
@@ -86,6 +86,10 @@ type Section struct {
 	// transcript, ...), encoded as-is in JSON. If it implements Detailer, the
 	// text renderer shows its lines under the section.
 	Detail any `json:"detail,omitempty"`
+	// Measurements are the section's numbers for monitoring (Nagios
+	// perfdata, Prometheus metrics); Finish fills them from a Detail that
+	// is a Measurer.
+	Measurements *Measurements `json:"measurements,omitempty"`
 }
 
 // Detailer lets a typed result contribute lines to the text report without
@@ -102,15 +106,15 @@ func (s *Section) Add(f ...Finding) { s.Findings = append(s.Findings, f...) }
 
 // Query is one DNS query as recorded by the resolver, for --trace.
 type Query struct {
-	Name     string        `json:"name"`
-	Type     string        `json:"type"`
-	Server   string        `json:"server"`
-	Rcode    string        `json:"rcode"`
-	Answers  int           `json:"answers"`
-	Duration time.Duration `json:"duration_ns"`
-	Error    string        `json:"error,omitempty"`
-	Cached   bool          `json:"cached,omitempty"`
-	TCP      bool          `json:"tcp,omitempty"`
+	Name     string   `json:"name"`
+	Type     string   `json:"type"`
+	Server   string   `json:"server"`
+	Rcode    string   `json:"rcode"`
+	Answers  int      `json:"answers"`
+	Duration Duration `json:"duration_ms"`
+	Error    string   `json:"error,omitempty"`
+	Cached   bool     `json:"cached,omitempty"`
+	TCP      bool     `json:"tcp,omitempty"`
 }
 
 // Report is the whole result of one mxray command.
@@ -121,14 +125,19 @@ type Report struct {
 	Command       string    `json:"command"`
 	Target        string    `json:"target"`
 	StartedAt     time.Time `json:"started_at"`
-	Duration      Duration  `json:"duration"`
+	Duration      Duration  `json:"duration_ms"`
 	Summary       Counts    `json:"summary"`
 	Sections      []Section `json:"sections"`
 	Trace         []Query   `json:"trace,omitempty"`
 }
 
-// Duration encodes as fractional milliseconds in JSON.
+// Duration is a time span that encodes as fractional milliseconds (to the
+// microsecond) in JSON. Every JSON field of this type ends in "_ms", so a
+// reader never has to guess the unit (schema version 2).
 type Duration time.Duration
+
+// Std is the duration as a time.Duration.
+func (d Duration) Std() time.Duration { return time.Duration(d) }
 
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(float64(time.Duration(d).Microseconds()) / 1000)
@@ -169,11 +178,14 @@ func (r *Report) Section(id, title string) *Section {
 	return &r.Sections[len(r.Sections)-1]
 }
 
-// Finish fills the summary counts and duration.
+// Finish fills the summary counts, the duration and the sections'
+// measurements.
 func (r *Report) Finish(now time.Time) {
 	r.Duration = Duration(now.Sub(r.StartedAt))
 	r.Summary = Counts{}
-	for _, s := range r.Sections {
+	for i := range r.Sections {
+		s := &r.Sections[i]
+		s.measure()
 		for _, f := range s.Findings {
 			switch f.Severity {
 			case OK:

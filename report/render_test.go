@@ -73,8 +73,8 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err := WriteJSON(&buf, r); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), `"schema_version": 1`) || !strings.Contains(buf.String(), `"severity": "failure"`) ||
-		!strings.Contains(buf.String(), `"duration": 1500`) {
+	if !strings.Contains(buf.String(), `"schema_version": 2`) || !strings.Contains(buf.String(), `"severity": "failure"`) ||
+		!strings.Contains(buf.String(), `"duration_ms": 1500`) {
 		t.Fatalf("json:\n%s", buf.String())
 	}
 	var back Report

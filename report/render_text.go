@@ -85,7 +85,7 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 				extra += " " + q.Error
 			}
 			p.line(fmt.Sprintf("  %-45s %-6s %-9s %2d answers %8s via %s%s", q.Name, q.Type, q.Rcode, q.Answers,
-				q.Duration.Round(time.Microsecond*100), q.Server, extra))
+				q.Duration.Std().Round(time.Microsecond*100), q.Server, extra))
 		}
 	}
 	return bw.Flush()

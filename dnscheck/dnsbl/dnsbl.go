@@ -18,6 +18,7 @@ import (
 	"github.com/mxray/mxray/internal/lazyre"
 
 	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/report"
 
 	"github.com/miekg/dns"
 	"golang.org/x/net/publicsuffix"
@@ -664,8 +665,8 @@ type Result struct {
 	LookupURL string `json:"lookup_url,omitempty"`
 	DelistURL string `json:"delist_url,omitempty"`
 	// Evidence: the answers as received.
-	Evidence []string      `json:"evidence,omitempty"`
-	Duration time.Duration `json:"duration_ns"`
+	Evidence []string        `json:"evidence,omitempty"`
+	Duration report.Duration `json:"duration_ms"`
 }
 
 // Health is a list's RFC 5782 §5 self-test for one kind of target.
@@ -724,7 +725,7 @@ func Query(ctx context.Context, r dnscheck.Resolver, list List, target string) R
 func (c *Checker) Query(ctx context.Context, list List, target string) Result {
 	start := time.Now()
 	res := Result{Zone: list.Zone, List: list.Name, Target: strings.TrimSpace(target), Status: Unknown}
-	defer func() { res.Duration = time.Since(start) }()
+	defer func() { res.Duration = report.Duration(time.Since(start)) }()
 	t, err := parseDNSBLTarget(target)
 	if err != nil {
 		res.Reason = err.Error()

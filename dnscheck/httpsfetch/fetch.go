@@ -17,6 +17,7 @@ import (
 
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/internal/netguard"
+	"github.com/mxray/mxray/report"
 )
 
 // DefaultTimeout bounds one HTTPS fetch when the context allows longer.
@@ -49,15 +50,15 @@ const (
 
 // Result is the record of one HTTPS GET.
 type Result struct {
-	URL         string        `json:"url"`
-	Kind        Kind          `json:"kind"`
-	StatusCode  int           `json:"status_code,omitempty"`
-	ContentType string        `json:"content_type,omitempty"`
-	Location    string        `json:"location,omitempty"` // redirect target, not followed
-	Size        int           `json:"size"`
-	Limit       int           `json:"limit"`
-	Duration    time.Duration `json:"duration_ns"`
-	Error       string        `json:"error,omitempty"`
+	URL         string          `json:"url"`
+	Kind        Kind            `json:"kind"`
+	StatusCode  int             `json:"status_code,omitempty"`
+	ContentType string          `json:"content_type,omitempty"`
+	Location    string          `json:"location,omitempty"` // redirect target, not followed
+	Size        int             `json:"size"`
+	Limit       int             `json:"limit"`
+	Duration    report.Duration `json:"duration_ms"`
+	Error       string          `json:"error,omitempty"`
 	// Peer is the server certificate's subject and validity, when a TLS
 	// connection was made.
 	Peer string `json:"peer,omitempty"`
@@ -93,13 +94,13 @@ func (f Result) Evidence() []string {
 	ev := []string{"GET " + f.URL}
 	switch {
 	case f.StatusCode != 0:
-		s := fmt.Sprintf("HTTP %d, Content-Type %q, %d octets in %s", f.StatusCode, f.ContentType, f.Size, f.Duration.Round(time.Millisecond))
+		s := fmt.Sprintf("HTTP %d, Content-Type %q, %d octets in %s", f.StatusCode, f.ContentType, f.Size, f.Duration.Std().Round(time.Millisecond))
 		if f.Location != "" {
 			s += ", Location: " + f.Location
 		}
 		ev = append(ev, s)
 	default:
-		ev = append(ev, fmt.Sprintf("%s after %s: %s", f.Kind, f.Duration.Round(time.Millisecond), f.Error))
+		ev = append(ev, fmt.Sprintf("%s after %s: %s", f.Kind, f.Duration.Std().Round(time.Millisecond), f.Error))
 	}
 	if f.Peer != "" {
 		ev = append(ev, "certificate: "+f.Peer)
@@ -281,7 +282,7 @@ func Get(ctx context.Context, client *http.Client, rawURL string, limit int) (f 
 	req.Header.Set("User-Agent", "mxray (mail server health check)")
 	start := time.Now()
 	resp, err := c.Do(req)
-	defer func() { f.Duration = time.Since(start) }()
+	defer func() { f.Duration = report.Duration(time.Since(start)) }()
 	if err != nil {
 		f.Kind, f.Error = classifyFetchError(ctx, err), fetchErrorText(err)
 		return f

@@ -111,7 +111,7 @@ func SelectRecord(txts []string) (string, error) {
 type Policy struct {
 	Version    string                 `json:"version"`
 	Mode       string                 `json:"mode"` // enforce, testing or none
-	MaxAge     int64                  `json:"max_age"`
+	MaxAge     int64                  `json:"max_age_seconds"`
 	MX         []string               `json:"mx"` // patterns as written, lower case: "mx1.example.com", "*.example.net"
 	Extensions []dnscheck.RecordField `json:"extensions,omitempty"`
 	// Warnings are deviations from the grammar that senders tolerate
