@@ -149,3 +149,8 @@ func isOurEscape(s string) bool {
 	}
 	return false
 }
+
+// Printable makes remote text safe for a terminal or a mail: control
+// characters become \xNN, so a hostile banner cannot drive the screen.
+// Renderers outside this package (state changes) use it on every line.
+func Printable(s string) string { return sanitize(s) }
