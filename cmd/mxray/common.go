@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/internal/atomicfile"
 	"github.com/mxray/mxray/report"
 )
 
@@ -19,15 +21,23 @@ type globalFlags struct {
 	timeout   time.Duration
 	resolvers []string
 	format    string
+	output    string
 	trace     bool
 	color     string
+	// warning and critical are the Nagios -w/-c ranges on the days until the
+	// earliest certificate expires.
+	warning, critical string
+	nagios            report.NagiosOptions
 }
 
 func addGlobalFlags(fs *pflag.FlagSet) *globalFlags {
 	g := &globalFlags{}
 	fs.DurationVar(&g.timeout, "timeout", 60*time.Second, "deadline for the whole command")
 	fs.StringArrayVar(&g.resolvers, "resolver", nil, "DNS resolver ADDR[:PORT] to ask (repeatable; default: the nameservers of /etc/resolv.conf)")
-	fs.StringVar(&g.format, "format", "text", "output format: text or json")
+	fs.StringVar(&g.format, "format", "text", "output format: text, json, nagios (plugin output and exit code) or prometheus (text exposition)")
+	fs.StringVar(&g.output, "output", "", "write the output to FILE atomically (temporary file + rename) instead of standard output, e.g. a *.prom file for node_exporter's textfile collector")
+	fs.StringVarP(&g.warning, "warning", "w", "", "with --format nagios: WARNING when the days until the earliest TLS certificate expires fall outside this range (plugin range syntax, e.g. 21: = fewer than 21 days)")
+	fs.StringVarP(&g.critical, "critical", "c", "", "with --format nagios: CRITICAL when the certificate days fall outside this range (e.g. 7:)")
 	fs.BoolVar(&g.trace, "trace", false, "show every DNS query sent (name, type, server, rcode, answers, time)")
 	fs.StringVar(&g.color, "color", "auto", "colour in text output: auto (only on a terminal, and not when NO_COLOR is set), always, never")
 	return g
@@ -35,9 +45,12 @@ func addGlobalFlags(fs *pflag.FlagSet) *globalFlags {
 
 func (g *globalFlags) validate() error {
 	switch g.format {
-	case "text", "json":
+	case "text", "json", "nagios", "prometheus":
 	default:
-		return fmt.Errorf("--format %q: want text or json", g.format)
+		return fmt.Errorf("--format %q: want text, json, nagios or prometheus", g.format)
+	}
+	if err := g.validateThresholds(); err != nil {
+		return err
 	}
 	switch g.color {
 	case "auto", "always", "never":
@@ -51,6 +64,27 @@ func (g *globalFlags) validate() error {
 		if _, err := dnscheck.NormalizeServer(r); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validateThresholds parses -w/-c, which only the Nagios output uses.
+func (g *globalFlags) validateThresholds() error {
+	if (g.warning != "" || g.critical != "") && g.format != "nagios" {
+		return errors.New("-w/--warning and -c/--critical go with --format nagios")
+	}
+	for _, t := range []struct {
+		flag, val string
+		dst       **report.Range
+	}{{"--warning", g.warning, &g.nagios.CertWarn}, {"--critical", g.critical, &g.nagios.CertCrit}} {
+		if t.val == "" {
+			continue
+		}
+		r, err := report.ParseRange(t.val)
+		if err != nil {
+			return fmt.Errorf("%s: %v", t.flag, err)
+		}
+		*t.dst = &r
 	}
 	return nil
 }
@@ -71,22 +105,39 @@ func (g *globalFlags) context(ctx context.Context) (context.Context, context.Can
 	return context.WithTimeout(ctx, g.timeout)
 }
 
-// render writes the report in the chosen format and returns the exit code.
+// render writes the report in the chosen format (to --output, atomically,
+// when given) and returns the exit code.
 func (g *globalFlags) render(stdio IO, rep *report.Report) int {
 	if !g.trace {
 		rep.Trace = nil
 	}
-	var err error
-	if g.format == "json" {
-		err = report.WriteJSON(stdio.Stdout, rep)
-	} else {
-		err = report.WriteText(stdio.Stdout, rep, report.TextOptions{Color: g.useColor(stdio), Trace: g.trace})
-	}
+	code := rep.ExitCode()
+	err := g.emit(stdio, func(w io.Writer) error {
+		switch g.format {
+		case "json":
+			return report.WriteJSON(w, rep)
+		case "nagios":
+			var err error
+			code, err = report.WriteNagios(w, rep, g.nagios)
+			return err
+		case "prometheus":
+			return report.WritePrometheus(w, rep)
+		}
+		return report.WriteText(w, rep, report.TextOptions{Color: g.output == "" && g.useColor(stdio), Trace: g.trace})
+	})
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "mxray: writing the report: %v\n", err)
 		return report.ExitUnknown
 	}
-	return rep.ExitCode()
+	return code
+}
+
+// emit runs write on standard output, or on --output written atomically.
+func (g *globalFlags) emit(stdio IO, write func(io.Writer) error) error {
+	if g.output == "" {
+		return write(stdio.Stdout)
+	}
+	return atomicfile.Write(g.output, 0o644, write)
 }
 
 func (g *globalFlags) useColor(stdio IO) bool {
