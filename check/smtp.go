@@ -112,6 +112,7 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 
 	// DANE: the TLSA records of the hosts, when the dane part runs.
 	awaitTLSA := env.awaitDANE(ctx)
+	stsMode := env.awaitSTSMode(ctx)
 
 	// Sessions: hosts concurrently, the addresses of a host one after the other.
 	results, wait := env.probeMXHosts(ctx, locks, jobs)
@@ -126,6 +127,7 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 	rd, _ := env.RDNS(ctx)
 
 	sec.Add(env.mxSessionFindings(res, results, rd, tlsa)...)
+	gradeCertificates(sec.Findings, stsMode())
 	if len(skipped) > 0 && len(jobs) > 0 {
 		sec.Add(report.Finding{ID: "smtp.skipped-addresses", Severity: report.Info,
 			Summary: "some MX addresses were not probed: they are not public", Evidence: skipped})

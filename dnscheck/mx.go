@@ -211,7 +211,9 @@ func (m *MXResult) Findings() []report.Finding {
 				References: []string{refMX, "RFC 7505"}})
 			return fs
 		default:
-			fs = append(fs, report.Finding{ID: "mx.implicit", Severity: report.Warning,
+			// Info: the implicit MX is standard (RFC 5321 §5.1); whether the
+			// host takes mail is what the SMTP part observes.
+			fs = append(fs, report.Finding{ID: "mx.implicit", Severity: report.Info,
 				Summary:    fmt.Sprintf("%s has no MX records; senders fall back to its own address (%s)", m.Domain, addrList(h.Addrs)),
 				Evidence:   []string{m.Answer.Describe()},
 				Cause:      "RFC 5321 §5.1 implicit MX: mail goes to the A/AAAA of the domain, usually a web server that does not accept mail",
@@ -233,7 +235,7 @@ func (m *MXResult) Findings() []report.Finding {
 	}
 	for _, h := range m.Hosts {
 		if count[h.Name] > 1 {
-			fs = append(fs, report.Finding{ID: "mx.duplicate-host", Severity: report.Warning, Subject: h.Name,
+			fs = append(fs, report.Finding{ID: "mx.duplicate-host", Severity: report.Info, Subject: h.Name,
 				Summary: fmt.Sprintf("%s is listed %d times in the MX set", h.Name, count[h.Name]),
 				Cause:   "duplicate MX targets add no redundancy and suggest a typo in the zone",
 				Fix:     "remove the duplicate MX records", Evidence: m.Records})

@@ -111,7 +111,7 @@ func TestMXFindings(t *testing.T) {
 		absent []string                   // must not be present
 	}{
 		{"good.test", map[string]report.Severity{"mx.present": report.OK, "mx.target-ok": report.OK, "mx.ipv6": report.OK, "ptr.ok": report.OK}, []string{"ptr.missing", "mx.target-cname"}},
-		{"implicit.test", map[string]report.Severity{"mx.implicit": report.Warning, "mx.no-ipv6": report.Info}, []string{"mx.present"}},
+		{"implicit.test", map[string]report.Severity{"mx.implicit": report.Info, "mx.no-ipv6": report.Info}, []string{"mx.present"}},
 		{"nomail.test", map[string]report.Severity{"mx.none": report.Failure}, nil},
 		{"absent.test", map[string]report.Severity{"mx.domain-nxdomain": report.Failure}, nil},
 		{"null.test", map[string]report.Severity{"mx.null-mx": report.Info}, []string{"mx.none", "mx.present"}},
@@ -123,12 +123,12 @@ func TestMXFindings(t *testing.T) {
 		{"noaddr.test", map[string]report.Severity{"mx.target-no-address": report.Failure}, nil},
 		{"private.test", map[string]report.Severity{"mx.target-private": report.Failure, "mx.no-reachable-host": report.Failure}, nil},
 		{"halfprivate.test", map[string]report.Severity{"mx.target-some-private": report.Warning}, []string{"mx.no-reachable-host"}},
-		{"dup.test", map[string]report.Severity{"mx.duplicate-host": report.Warning}, nil},
+		{"dup.test", map[string]report.Severity{"mx.duplicate-host": report.Info}, nil},
 		{"nordns.test", map[string]report.Severity{"ptr.missing": report.Failure}, nil},
 		{"badfcrdns.test", map[string]report.Severity{"ptr.not-confirmed": report.Failure}, []string{"ptr.ok"}},
 		{"generic.test", map[string]report.Severity{"ptr.generic": report.Warning}, []string{"ptr.not-confirmed"}},
 		{"invalidptr.test", map[string]report.Severity{"ptr.invalid-name": report.Failure}, nil},
-		{"multiptr.test", map[string]report.Severity{"ptr.multiple": report.Warning}, []string{"ptr.not-confirmed"}},
+		{"multiptr.test", map[string]report.Severity{"ptr.multiple": report.Info}, []string{"ptr.not-confirmed"}},
 		// Failures are unknown, never "missing".
 		{"servfail.test", map[string]report.Severity{"mx.lookup-failed": report.Unknown}, []string{"mx.none", "mx.implicit"}},
 		{"failhost.test", map[string]report.Severity{"mx.target-lookup-failed": report.Unknown}, []string{"mx.target-no-address", "mx.target-nxdomain", "mx.no-reachable-host"}},

@@ -236,7 +236,9 @@ func (p PTRResult) Findings(host string) []report.Finding {
 	}
 	var fs []report.Finding
 	if len(p.Names) > 1 {
-		fs = append(fs, report.Finding{ID: "ptr.multiple", Severity: report.Warning, Subject: subj,
+		// Info: iprev (RFC 8601 §3) passes when any name confirms; a second
+		// name only adds a lookup.
+		fs = append(fs, report.Finding{ID: "ptr.multiple", Severity: report.Info, Subject: subj,
 			Summary:  fmt.Sprintf("%s has %d PTR records", subj, len(p.Names)),
 			Evidence: ev, Cause: "receivers usually check only one PTR name; which one is random",
 			Fix: "keep a single PTR record naming the mail host", References: refs})

@@ -188,7 +188,9 @@ func (s *Session) slowGreetingFindings(o FindingOptions, f mk) []report.Finding 
 	if s.Greeting == nil || time.Duration(s.Timings.Greeting) <= o.SlowGreeting {
 		return nil
 	}
-	x := f("smtp.slow-greeting", report.Warning, fmt.Sprintf("the greeting took %s", time.Duration(s.Timings.Greeting).Round(time.Millisecond)))
+	// Info: RFC 5321 §4.5.3.2.1 gives clients 5 minutes for the greeting,
+	// and delays are often deliberate (Postfix postscreen waits 6 s).
+	x := f("smtp.slow-greeting", report.Info, fmt.Sprintf("the greeting took %s", time.Duration(s.Timings.Greeting).Round(time.Millisecond)))
 	x.Evidence = []string{s.Greeting.String()}
 	x.Cause = "a greeting delay (postscreen, tarpit, reverse DNS lookups on the server, or load) slows every delivery"
 	x.Fix = "check the server's DNS resolver and connection filters"
@@ -207,7 +209,9 @@ func (s *Session) slowReplyFindings(o FindingOptions, f mk) []report.Finding {
 	if len(slow) == 0 {
 		return nil
 	}
-	x := f("smtp.slow-replies", report.Warning, fmt.Sprintf("%d command(s) took longer than %s to answer (tarpitting or overload)", len(slow), o.SlowGreeting))
+	// Info: senders wait minutes per reply (RFC 5321 §4.5.3.2); the delay
+	// costs time, not mail.
+	x := f("smtp.slow-replies", report.Info, fmt.Sprintf("%d command(s) took longer than %s to answer (tarpitting or overload)", len(slow), o.SlowGreeting))
 	x.Evidence = slow
 	x.Cause = "servers delay replies to slow down suspected spammers (tarpitting) or when overloaded; every sender pays the delay"
 	x.Fix = "check the server's load, its DNS resolver, and delay settings (Postfix: smtpd_error_sleep_time, smtpd_soft_error_limit)"
@@ -312,7 +316,9 @@ func (s *Session) bannerFindings(o FindingOptions, f mk) []report.Finding {
 		x.Evidence = ev
 		out = append(out, x)
 	case len(o.PTR) > 0 && !containsFold(o.PTR, s.BannerHost):
-		x := f("smtp.banner-ptr-mismatch", report.Warning, fmt.Sprintf("the banner says %s, the PTR of the address says %s", s.BannerHost, strings.Join(o.PTR, ", ")))
+		// Info: no standard asks the banner name to equal the PTR, and it
+		// does not stop delivery.
+		x := f("smtp.banner-ptr-mismatch", report.Info, fmt.Sprintf("the banner says %s, the PTR of the address says %s", s.BannerHost, strings.Join(o.PTR, ", ")))
 		x.Evidence = ev
 		x.Cause = "a banner name that differs from the reverse DNS looks like a misconfigured or hijacked host to some filters (MXToolbox reports it); it does not stop delivery to this server"
 		x.Fix = "make the banner name, the EHLO name and the PTR the same fully qualified name (and that name resolve to the address)"
@@ -345,7 +351,7 @@ func (s *Session) tlsFindings(o FindingOptions, f mk) []report.Finding {
 	chainEv := chainEvidence(t)
 	out = append(out, tlsVersionFindings(t, chainEv, f)...)
 	out = append(out, certificateFinding(t, sub, chainEv, f))
-	out = append(out, expiryFindings(t, o, chainEv, f)...)
+	out = append(out, expiryFindings(t, o, sub, chainEv, f)...)
 	return out
 }
 
@@ -406,8 +412,12 @@ func tlsVersionFindings(t *TLSInfo, chainEv []string, f mk) []report.Finding {
 // wrong with it. Submission clients refuse a bad one; most port-25
 // senders do not.
 func certificateFinding(t *TLSInfo, sub bool, chainEv []string, f mk) report.Finding {
-	certSev := report.Warning
-	certCause := "senders on port 25 usually deliver over a certificate they cannot verify, but MTA-STS (enforce) and DANE senders refuse"
+	// Port 25: senders use TLS opportunistically and deliver over a
+	// certificate they cannot verify (RFC 7435 §1.3, RFC 3207 §4.1: a local
+	// matter); only MTA-STS and DANE senders refuse. The check raises these
+	// findings when the domain publishes an MTA-STS policy; DANE has its own.
+	certSev := report.Info
+	certCause := "senders on port 25 deliver over a certificate they cannot verify (opportunistic TLS, RFC 7435), but senders applying an MTA-STS policy in enforce mode (RFC 8461 §5.1) or DANE refuse"
 	if sub {
 		certSev, certCause = report.Failure, "mail clients verify the certificate of their submission server and refuse to connect"
 	}
@@ -446,7 +456,9 @@ func certificateFinding(t *TLSInfo, sub bool, chainEv []string, f mk) report.Fin
 }
 
 // expiryFindings: a certificate that expires within o.ExpiryWarning.
-func expiryFindings(t *TLSInfo, o FindingOptions, chainEv []string, f mk) []report.Finding {
+// On port 25 it is info, like the other certificate findings (see
+// certificateFinding); submission clients refuse an expired certificate.
+func expiryFindings(t *TLSInfo, o FindingOptions, sub bool, chainEv []string, f mk) []report.Finding {
 	if len(t.Chain) == 0 || t.Problem == "expired" {
 		return nil
 	}
@@ -454,7 +466,11 @@ func expiryFindings(t *TLSInfo, o FindingOptions, chainEv []string, f mk) []repo
 	if left <= 0 || left >= o.ExpiryWarning {
 		return nil
 	}
-	x := f("smtp.certificate-expiring", report.Warning, fmt.Sprintf("the certificate expires in %d day(s), on %s", int(left.Hours()/24), t.Chain[0].NotAfter.Format(time.RFC3339)))
+	sev := report.Info
+	if sub {
+		sev = report.Warning
+	}
+	x := f("smtp.certificate-expiring", sev, fmt.Sprintf("the certificate expires in %d day(s), on %s", int(left.Hours()/24), t.Chain[0].NotAfter.Format(time.RFC3339)))
 	x.Evidence = chainEv
 	x.Cause = "automatic renewal seems not to be working (Let's Encrypt renews 30 days before expiry)"
 	x.Fix = "renew now and check the renewal job and the reload hook"
@@ -512,19 +528,26 @@ func (s *Session) submissionAuthFindings(o FindingOptions, ext Extensions, f mk)
 	return []report.Finding{x}
 }
 
+// minMessageSize is the smallest message size limit RFC 5321 §4.5.3.1.7 allows.
+const minMessageSize = 64 << 10
+
 // sizeFindings: the SIZE limit (RFC 1870), when one is announced.
 func sizeFindings(ext Extensions, f mk) []report.Finding {
 	n, ok := ext.Size()
 	if !ok {
 		return nil
 	}
+	// How large a message to take is the operator's choice (Postfix's
+	// default is 10240000 octets); only a limit below the 64K octets every
+	// server MUST accept (RFC 5321 §4.5.3.1.7) asks for a change.
 	x := f("smtp.size", report.Info, "SIZE limit: "+sizeText(n))
-	if n > 0 && n < 10<<20 {
-		x.Severity = report.Warning
-		x.Cause = "messages larger than this are refused; many senders expect at least 10-25 MB"
-		x.Fix = "raise the limit (Postfix: message_size_limit)"
-	}
 	x.References = []string{"RFC 1870"}
+	if n > 0 && n < minMessageSize {
+		x.Severity = report.Warning
+		x.Cause = "RFC 5321 §4.5.3.1.7: a server MUST accept messages of at least 64K octets; ordinary mail with an attachment is refused"
+		x.Fix = "raise the limit (Postfix: message_size_limit)"
+		x.References = append(x.References, "RFC 5321 §4.5.3.1.7")
+	}
 	return []report.Finding{x}
 }
 

@@ -293,7 +293,7 @@ func TestLookupDKIMFindings(t *testing.T) {
 		{name: "junk base64", domain: "keys.example", selectors: []string{"junk"}, want: map[string]report.Severity{"dkim.bad-key": report.Failure}},
 		{name: "unknown key type", domain: "keys.example", selectors: []string{"dsa"}, want: map[string]report.Severity{"dkim.bad-key": report.Failure}},
 		{name: "short ed25519", domain: "keys.example", selectors: []string{"short"}, want: map[string]report.Severity{"dkim.bad-key": report.Failure}},
-		{name: "testing", domain: "keys.example", selectors: []string{"testing"}, want: map[string]report.Severity{"dkim.testing": report.Warning, "dkim.key": report.OK}},
+		{name: "testing", domain: "keys.example", selectors: []string{"testing"}, want: map[string]report.Severity{"dkim.testing": report.Info, "dkim.key": report.OK}},
 		{name: "strict", domain: "keys.example", selectors: []string{"strict"}, want: map[string]report.Severity{"dkim.strict-domain": report.Info}},
 		{name: "sha1 only", domain: "keys.example", selectors: []string{"sha1"}, want: map[string]report.Severity{"dkim.hash-no-sha256": report.Failure}},
 		{name: "service type", domain: "keys.example", selectors: []string{"svc"}, want: map[string]report.Severity{"dkim.service-type": report.Failure}},

@@ -343,7 +343,9 @@ func (s Selector) keyFlagFindings(ev []string) []report.Finding {
 	k, sub := s.Key, s.Selector
 	var fs []report.Finding
 	if k.Testing() {
-		fs = append(fs, report.Finding{ID: "dkim.testing", Severity: report.Warning, Subject: sub,
+		// Info: t=y changes only how a failing signature is treated (as
+		// unsigned, RFC 6376 §3.6.1); a passing one counts all the same.
+		fs = append(fs, report.Finding{ID: "dkim.testing", Severity: report.Info, Subject: sub,
 			Summary:    "t=y: the domain is testing DKIM; verifiers treat signed mail as if unsigned when the signature fails",
 			Evidence:   ev,
 			Cause:      "t=y asks verifiers not to treat failed signatures differently from unsigned mail",

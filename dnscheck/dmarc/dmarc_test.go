@@ -234,7 +234,7 @@ func TestLookupDMARCFindings(t *testing.T) {
 					t.Errorf("policy %q from %q, org %q", d.PolicyDomain, d.PolicyFrom, d.OrgDomain)
 				}
 			}},
-		{name: "p=none", domain: "none.example", want: map[string]report.Severity{"dmarc.policy-none": report.Warning},
+		{name: "p=none", domain: "none.example", want: map[string]report.Severity{"dmarc.policy-none": report.Info},
 			publish: `_dmarc.none.example. 3600 IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@none.example"`},
 		{name: "no rua", domain: "norua.example", want: map[string]report.Severity{"dmarc.no-rua": report.Warning},
 			publish: `_dmarc.norua.example. 3600 IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc-reports@norua.example"`},
@@ -247,9 +247,9 @@ func TestLookupDMARCFindings(t *testing.T) {
 		{name: "removed tags", domain: "removed.example",
 			want:    map[string]report.Severity{"dmarc.removed-tag": report.Warning}, // pct=50 warns; rf, ri inform
 			publish: `_dmarc.removed.example. 3600 IN TXT "v=DMARC1; p=reject; rf=afrf; ri=3600; rua=mailto:d@removed.example"`},
-		{name: "unknown tag", domain: "unknown.example", want: map[string]report.Severity{"dmarc.unknown-tag": report.Warning}},
+		{name: "unknown tag", domain: "unknown.example", want: map[string]report.Severity{"dmarc.unknown-tag": report.Info}},
 		{name: "weak sp and np", domain: "weak.example",
-			want:    map[string]report.Severity{"dmarc.weak-sp": report.Warning, "dmarc.weak-np": report.Warning},
+			want:    map[string]report.Severity{"dmarc.weak-sp": report.Info, "dmarc.weak-np": report.Warning},
 			publish: `_dmarc.weak.example. 3600 IN TXT "v=DMARC1; p=reject; np=quarantine; rua=mailto:d@weak.example"`},
 		{name: "syntax error", domain: "syntax.example", want: map[string]report.Severity{"dmarc.syntax": report.Warning},
 			check: func(t *testing.T, d *Result) {
@@ -258,7 +258,7 @@ func TestLookupDMARCFindings(t *testing.T) {
 					t.Errorf("syntax findings %+v", fs)
 				}
 			}},
-		{name: "test mode", domain: "testing.example", want: map[string]report.Severity{"dmarc.test-mode": report.Warning}},
+		{name: "test mode", domain: "testing.example", want: map[string]report.Severity{"dmarc.test-mode": report.Info}},
 		{name: "no p, usable rua", domain: "nop.example", want: map[string]report.Severity{"dmarc.policy-invalid": report.Warning}},
 		{name: "invalid sp", domain: "badsp.example", want: map[string]report.Severity{"dmarc.policy-invalid": report.Warning},
 			absent:  []string{"dmarc.policy"},

@@ -254,7 +254,9 @@ func (d *Result) policyNoneFinding(recEv []string) report.Finding {
 		}
 		sum = fmt.Sprintf("the policy that applies to %s (%s= of %s) is none: monitoring only, spoofed mail is not rejected or quarantined", d.Domain, tag, pub)
 	}
-	return report.Finding{ID: "dmarc.policy-none", Severity: report.Warning,
+	// Info: p=none is a valid policy (RFC 9989) and meets the bulk-sender
+	// requirements of Gmail, Yahoo and Microsoft; enforcing is a choice.
+	return report.Finding{ID: "dmarc.policy-none", Severity: report.Info,
 		Summary:    sum,
 		Evidence:   recEv,
 		Cause:      "none asks receivers to take no action on mail that fails DMARC; it is the right first step, but does not protect the domain",
@@ -270,7 +272,7 @@ func (d *Result) testModeFindings(recEv []string) []report.Finding {
 	if !rec.Testing {
 		return nil
 	}
-	return []report.Finding{{ID: "dmarc.test-mode", Severity: report.Warning,
+	return []report.Finding{{ID: "dmarc.test-mode", Severity: report.Info,
 		Summary:    "t=y: the policy is in test mode; RFC 9989 receivers do not apply it",
 		Evidence:   recEv,
 		Cause:      "t=y asks receivers not to apply p=/sp=/np= but only their own special handling (e.g. rewriting From:)",
@@ -302,7 +304,14 @@ func (d *Result) weakSubdomainFindings(recEv []string) []report.Finding {
 		if tag == "np" {
 			scope = "non-existent subdomains (a favourite of spoofers: anything.example.com)"
 		}
-		fs = append(fs, report.Finding{ID: "dmarc.weak-" + tag, Severity: report.Warning,
+		// sp= weaker than p= is a choice for subdomains that send through
+		// others (info); np= weaker than p= protects nothing, since a name
+		// that does not exist sends no legitimate mail (warning).
+		sev := report.Info
+		if tag == "np" {
+			sev = report.Warning
+		}
+		fs = append(fs, report.Finding{ID: "dmarc.weak-" + tag, Severity: sev,
 			Summary:    fmt.Sprintf("%s=%s is weaker than p=%s: %s are less protected than %s itself", tag, v, rec.Policy, scope, pub),
 			Evidence:   recEv,
 			Cause:      tag + "= overrides p= for " + scope,
@@ -398,7 +407,9 @@ func (d *Result) removedTagFindings(recEv []string) []report.Finding {
 func (d *Result) unknownTagFindings(recEv []string) []report.Finding {
 	var fs []report.Finding
 	for _, t := range d.Record.Unknown {
-		fs = append(fs, report.Finding{ID: "dmarc.unknown-tag", Severity: report.Warning, Subject: t.Name,
+		// Info: receivers ignore the tag; a misspelt p= or rua= shows as
+		// dmarc.policy-invalid or dmarc.no-rua.
+		fs = append(fs, report.Finding{ID: "dmarc.unknown-tag", Severity: report.Info, Subject: t.Name,
 			Summary:    fmt.Sprintf("unknown tag %s=%s at column %d: receivers ignore it", t.Name, dnscheck.Clip(t.Value), t.Pos+1),
 			Evidence:   recEv,
 			Cause:      "only tags in the IANA DMARC tag registry are processed; a misspelt tag (e.g. rau= for rua=) silently does nothing",

@@ -522,7 +522,9 @@ func (m *Result) policyFindings(url string, announced bool) []report.Finding {
 			References: []string{refSTSPolicy, "RFC 8461 §8.3"}})
 	}
 	if p.MaxAge < 86400 && p.Mode != "none" {
-		fs = append(fs, report.Finding{ID: "mta-sts.max-age-short", Severity: report.Warning, Subject: url,
+		// Info: RFC 8461 §3.2 only "expects" weeks; a short max_age weakens
+		// the policy at refresh time, it does not stop mail.
+		fs = append(fs, report.Finding{ID: "mta-sts.max-age-short", Severity: report.Info, Subject: url,
 			Summary:    fmt.Sprintf("max_age is %d s (%s); senders re-fetch so often that an attacker at refresh time can strip the policy", p.MaxAge, stsHumanDuration(p.MaxAge)),
 			Cause:      "RFC 8461 §3.2 expects max_age in the range of weeks or more",
 			Fix:        "set max_age: 604800 (one week) or more, and publish a new id",

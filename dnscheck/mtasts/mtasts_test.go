@@ -397,7 +397,7 @@ func TestCheckMTASTS(t *testing.T) {
 		{name: "short max_age and wrong content type", handler: stsHandler(policy("enforce", 3600, "mx1.example.com"), "text/html"),
 			mx: []string{"mx1.example.com"},
 			want: want{"mta-sts.record": report.OK, "mta-sts.policy": report.OK, "mta-sts.mx-match": report.OK,
-				"mta-sts.max-age-short": report.Warning, "mta-sts.policy-content-type": report.Warning}},
+				"mta-sts.max-age-short": report.Info, "mta-sts.policy-content-type": report.Warning}},
 		{name: "policy with blank line and unknown field", handler: stsHandler("version: STSv1\n\nmode: enforce\nmx: mx1.example.com\nfoo: bar\nmax_age: 604800\n", "text/plain"),
 			mx:   []string{"mx1.example.com"},
 			want: want{"mta-sts.record": report.OK, "mta-sts.policy": report.OK, "mta-sts.mx-match": report.OK, "mta-sts.policy-lint": report.Info}},

@@ -291,7 +291,9 @@ func lintPolicyAll(n *Node, allTerm *Term) []report.Finding {
 	subj := n.Domain
 	switch {
 	case allTerm == nil:
-		return []report.Finding{{ID: "spf.no-all", Severity: report.Warning, Subject: subj,
+		// Info, as ?all: neutral for strangers is the domain's choice (RFC
+		// 7208 §4.7); its own mail still passes, and DMARC decides on forgeries.
+		return []report.Finding{{ID: "spf.no-all", Severity: report.Info, Subject: subj,
 			Summary:    "the SPF record of " + n.Domain + " has no \"all\" mechanism and no redirect: unlisted hosts get neutral",
 			Evidence:   []string{n.Record},
 			Cause:      "RFC 7208 §4.7: when nothing matches the result is neutral, which receivers treat like no SPF at all",
@@ -299,7 +301,7 @@ func lintPolicyAll(n *Node, allTerm *Term) []report.Finding {
 			Publish:    []string{n.Domain + ". IN TXT " + quoteRecord(strings.TrimRight(n.Record, " ")+" -all")},
 			References: []string{"RFC 7208 §4.7", "RFC 7208 §5.1"}}}
 	case allTerm.Qualifier == '?':
-		return []report.Finding{{ID: "spf.all-neutral", Severity: report.Warning, Subject: subj,
+		return []report.Finding{{ID: "spf.all-neutral", Severity: report.Info, Subject: subj,
 			Summary:    "the SPF record of " + n.Domain + " ends in ?all: unlisted hosts get neutral",
 			Evidence:   []string{n.Record},
 			Cause:      "neutral asserts nothing; receivers treat it like no SPF, so forged mail is not told apart",
@@ -513,7 +515,7 @@ func lintIPs(root *Node) []report.Finding {
 	}
 	var fs []report.Finding
 	if len(dup) > 0 {
-		fs = append(fs, report.Finding{ID: "spf.duplicate-ip", Severity: report.Warning,
+		fs = append(fs, report.Finding{ID: "spf.duplicate-ip", Severity: report.Info,
 			Summary: fmt.Sprintf("%d address range(s) are listed more than once in the SPF tree", len(dup)), Evidence: dup,
 			Cause: "repeats make the record longer (closer to the 512-octet reply size) without authorizing anything more",
 			Fix:   "remove the repeated entries from your own records; repeats inside a provider's include are theirs to fix", References: []string{"RFC 7208 §3.4"}})

@@ -122,8 +122,8 @@ func TestSPFLint(t *testing.T) {
 		{name: "+all", zone: []string{`ex.test. IN TXT "v=spf1 mx +all"`, `ex.test. IN MX 10 mx.ex.test.`, `mx.ex.test. IN A 192.0.2.1`},
 			want: []string{"spf.all-pass"}, sev: report.Failure},
 		{name: "bare all is +all", zone: []string{`ex.test. IN TXT "v=spf1 all"`}, want: []string{"spf.all-pass"}},
-		{name: "?all", zone: []string{`ex.test. IN TXT "v=spf1 ip4:192.0.2.1 ?all"`}, want: []string{"spf.all-neutral"}, sev: report.Warning},
-		{name: "no all", zone: []string{`ex.test. IN TXT "v=spf1 ip4:192.0.2.1"`}, want: []string{"spf.no-all"}, sev: report.Warning,
+		{name: "?all", zone: []string{`ex.test. IN TXT "v=spf1 ip4:192.0.2.1 ?all"`}, want: []string{"spf.all-neutral"}, sev: report.Info},
+		{name: "no all", zone: []string{`ex.test. IN TXT "v=spf1 ip4:192.0.2.1"`}, want: []string{"spf.no-all"}, sev: report.Info,
 			check: func(t *testing.T, c *Check) {
 				if f := findFinding(c.Findings, "spf.no-all"); f.Publish[0] != `ex.test. IN TXT "v=spf1 ip4:192.0.2.1 -all"` {
 					t.Errorf("publish %q", f.Publish)
