@@ -154,15 +154,41 @@ func (s *idScan) assign(a *ast.AssignStmt) {
 }
 
 // call records f("smtp.x", report.Warning, ...): an id literal followed by
-// a severity.
+// a severity (a literal, or a variable named like one: sev, certSev); and
+// strings.Replace(x.ID, "smtp.", "submission.", 1), a renamed prefix.
 func (s *idScan) call(c *ast.CallExpr) {
+	if s.renamedPrefix(c) {
+		return
+	}
 	for i := 0; i+1 < len(c.Args); i++ {
+		lit, ok := c.Args[i].(*ast.BasicLit)
+		if !ok || lit.Kind != token.STRING {
+			continue
+		}
 		if sev := severityOf(c.Args[i+1]); sev != nil {
-			if lit, ok := c.Args[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
-				s.record(lit, sev, false)
-			}
+			s.record(lit, sev, false)
+		} else if id, ok := c.Args[i+1].(*ast.Ident); ok && strings.Contains(strings.ToLower(id.Name), "sev") {
+			s.record(lit, nil, false)
 		}
 	}
+}
+
+// renamedPrefix records the new prefix of strings.Replace(x.ID, old, new, n).
+func (s *idScan) renamedPrefix(c *ast.CallExpr) bool {
+	sel, ok := c.Fun.(*ast.SelectorExpr)
+	if !ok || len(c.Args) < 3 || !strings.HasPrefix(sel.Sel.Name, "Replace") {
+		return false
+	}
+	if id, ok := c.Args[0].(*ast.SelectorExpr); !ok || id.Sel.Name != "ID" {
+		return false
+	}
+	lit, ok := c.Args[2].(*ast.BasicLit)
+	if !ok || lit.Kind != token.STRING {
+		return false
+	}
+	v, _ := strconv.Unquote(lit.Value)
+	s.add(v, true, false, nil, s.fset.Position(c.Pos()).String())
+	return true
 }
 
 // severityOf reads report.Warning (or Warning inside package report).
