@@ -178,7 +178,7 @@ func nagiosPerfdata(rep *Report, m Measurements, opt NagiosOptions) []string {
 		perfItem("findings_warning", fmt.Sprint(c.Warning), "", "", "", "0"),
 		perfItem("findings_failure", fmt.Sprint(c.Failure), "", "", "", "0"),
 		perfItem("findings_unknown", fmt.Sprint(c.Unknown), "", "", "", "0"),
-		perfItem("duration", perfNumber(time.Duration(rep.Duration).Seconds()), "s", "", "", "0"),
+		perfItem("duration", perfNumber(math.Round(time.Duration(rep.Duration).Seconds()*1000)/1000), "s", "", "", "0"),
 	}
 	ran := sectionsRan(rep)
 	if ran["spf"] {
