@@ -3,7 +3,6 @@ package dkim
 import (
 	"bytes"
 	"context"
-	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
@@ -16,7 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	msgauth "github.com/emersion/go-msgauth/dkim"
 	"github.com/miekg/dns"
 
 	"github.com/mxray/mxray/dnscheck/dnstest"
@@ -40,43 +38,6 @@ const testMessage = "From: News <news@example.com>\n" +
 
 var signedFields = []string{"From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"}
 
-// TXTRecord is the zone-file line for a key record, the base64 split into
-// character-strings of at most 255 octets (RFC 6376 §3.6.2.2).
-func txtRecord(name, value string) string {
-	var parts []string
-	for len(value) > 255 {
-		parts = append(parts, `"`+value[:255]+`"`)
-		value = value[255:]
-	}
-	parts = append(parts, `"`+value+`"`)
-	return name + " 300 IN TXT " + strings.Join(parts, " ")
-}
-
-func rsaKeyRecord(t testing.TB, pub *rsa.PublicKey) string {
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(der)
-}
-
-func edKeyRecord(pub ed25519.PublicKey) string {
-	return "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
-}
-
-// sign signs msg with go-msgauth (the library's signer; the verifier under
-// test is mxray's VerifyMessage with mxray's resolver).
-func sign(t testing.TB, msg, domain, selector string, key crypto.Signer, fields []string) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	err := msgauth.Sign(&out, strings.NewReader(msg), &msgauth.SignOptions{Domain: domain, Selector: selector, Signer: key,
-		HeaderKeys: fields, HeaderCanonicalization: msgauth.CanonicalizationRelaxed, BodyCanonicalization: msgauth.CanonicalizationRelaxed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
-
 type verifyWorld struct {
 	srv             *dnstest.Server
 	rsa2048, rsa512 *rsa.PrivateKey
@@ -99,11 +60,11 @@ func newVerifyWorld(t *testing.T) *verifyWorld {
 	}
 	zone := strings.Join([]string{
 		"example.com. 300 IN SOA ns hostmaster 1 3600 600 86400 300",
-		txtRecord("rsa._domainkey.example.com.", rsaKeyRecord(t, &w.rsa2048.PublicKey)),
-		txtRecord("short._domainkey.example.com.", rsaKeyRecord(t, &w.rsa512.PublicKey)),
-		txtRecord("ed._domainkey.example.com.", edKeyRecord(w.edPub)),
-		txtRecord("revoked._domainkey.example.com.", "v=DKIM1; k=rsa; p="),
-		txtRecord("broken._domainkey.example.com.", rsaKeyRecord(t, &w.rsa2048.PublicKey)),
+		testworld.DKIMKeyRecord(t, "rsa._domainkey.example.com.", &w.rsa2048.PublicKey),
+		testworld.DKIMKeyRecord(t, "short._domainkey.example.com.", &w.rsa512.PublicKey),
+		testworld.DKIMKeyRecord(t, "ed._domainkey.example.com.", w.edPub),
+		testworld.TXTRecord("revoked._domainkey.example.com.", "v=DKIM1; k=rsa; p="),
+		testworld.DKIMKeyRecord(t, "broken._domainkey.example.com.", &w.rsa2048.PublicKey),
 	}, "\n")
 	w.srv = dnstest.Start(t, zone)
 	w.srv.SetFault("broken._domainkey.example.com.", dns.TypeTXT, dnstest.Fault{Rcode: dns.RcodeServerFailure})
@@ -120,29 +81,37 @@ func TestVerifyMessage(t *testing.T) {
 		findID   string
 		severity report.Severity
 	}{
-		{"rsa-2048", func() []byte { return sign(t, testMessage, "example.com", "rsa", w.rsa2048, signedFields) },
+		{"rsa-2048", func() []byte {
+			return testworld.DKIMSign(t, testMessage, "example.com", "rsa", w.rsa2048, signedFields)
+		},
 			SigPass, "", "dkim.signature-pass", report.OK},
-		{"ed25519", func() []byte { return sign(t, testMessage, "example.com", "ed", w.ed, signedFields) },
+		{"ed25519", func() []byte { return testworld.DKIMSign(t, testMessage, "example.com", "ed", w.ed, signedFields) },
 			SigPass, "", "dkim.signature-pass", report.OK},
 		{"one changed header byte", func() []byte {
-			m := sign(t, testMessage, "example.com", "rsa", w.rsa2048, signedFields)
+			m := testworld.DKIMSign(t, testMessage, "example.com", "rsa", w.rsa2048, signedFields)
 			return bytes.Replace(m, []byte("Subject: Spring offers"), []byte("Subject: Spring offerz"), 1)
 		}, SigFail, "signature did not verify", "dkim.signature-fail", report.Failure},
 		{"one changed body byte", func() []byte {
-			m := sign(t, testMessage, "example.com", "ed", w.ed, signedFields)
+			m := testworld.DKIMSign(t, testMessage, "example.com", "ed", w.ed, signedFields)
 			return bytes.Replace(m, []byte("Hello Alice"), []byte("Hello Alicf"), 1)
 		}, SigFail, "body hash", "dkim.signature-fail", report.Failure},
-		{"512-bit key", func() []byte { return sign(t, testMessage, "example.com", "short", w.rsa512, signedFields) },
+		{"512-bit key", func() []byte {
+			return testworld.DKIMSign(t, testMessage, "example.com", "short", w.rsa512, signedFields)
+		},
 			SigPermError, "too short", "dkim.signature-permerror", report.Failure},
-		{"revoked key", func() []byte { return sign(t, testMessage, "example.com", "revoked", w.rsa2048, signedFields) },
+		{"revoked key", func() []byte {
+			return testworld.DKIMSign(t, testMessage, "example.com", "revoked", w.rsa2048, signedFields)
+		},
 			SigPermError, "revoked", "dkim.signature-permerror", report.Failure},
-		{"no key record", func() []byte { return sign(t, testMessage, "example.com", "nosuch", w.rsa2048, signedFields) },
+		{"no key record", func() []byte {
+			return testworld.DKIMSign(t, testMessage, "example.com", "nosuch", w.rsa2048, signedFields)
+		},
 			SigPermError, "no key", "dkim.signature-permerror", report.Failure},
 		{"key lookup SERVFAIL is temperror, not fail", func() []byte {
-			return sign(t, testMessage, "example.com", "broken", w.rsa2048, signedFields)
+			return testworld.DKIMSign(t, testMessage, "example.com", "broken", w.rsa2048, signedFields)
 		}, SigTempError, "servfail", "dkim.signature-temperror", report.Unknown},
 		{"CRLF line ends", func() []byte {
-			return sign(t, strings.ReplaceAll(testMessage, "\n", "\r\n"), "example.com", "rsa", w.rsa2048, signedFields)
+			return testworld.DKIMSign(t, strings.ReplaceAll(testMessage, "\n", "\r\n"), "example.com", "rsa", w.rsa2048, signedFields)
 		}, SigPass, "", "dkim.signature-pass", report.OK},
 	}
 	for _, tc := range tests {
@@ -175,8 +144,8 @@ func TestVerifyMessageUnsignedAndTwoSignatures(t *testing.T) {
 	}
 	// A second signature added by a platform over the first (as ESPs do),
 	// signing only some fields.
-	first := sign(t, testMessage, "example.com", "ed", w.ed, signedFields)
-	both := sign(t, string(first), "example.com", "rsa", w.rsa2048, []string{"From", "Subject"})
+	first := testworld.DKIMSign(t, testMessage, "example.com", "ed", w.ed, signedFields)
+	both := testworld.DKIMSign(t, string(first), "example.com", "rsa", w.rsa2048, []string{"From", "Subject"})
 	v = VerifyMessage(context.Background(), c, both)
 	if len(v.Signatures) != 2 || len(v.Passing()) != 2 {
 		t.Fatalf("two signatures: %+v", v)

@@ -168,7 +168,7 @@ func TestTypos(t *testing.T) {
 		"gmial.com": 3, "gmail.con": 1, "yahooo.com": 2, "hotmial.com": 1,
 		"acme.com": 200, "acne.com": 2, // much rarer than acme.com
 		"example.com": 30, "exemple.com": 20, // both common: two real domains
-		"mail.com": 5,                            // a provider of its own, one edit from gmail.com
+		"mail.com":         5,                         // a provider of its own, one edit from gmail.com
 		"shop.example.org": 1, "shop2.example.org": 1, // one organisation
 		"gmail.com": 500,
 	}
