@@ -22,65 +22,8 @@ import (
 	"github.com/mxray/mxray/report"
 )
 
-// worldZone is a sender that meets every rule (example.com sending from
-// 81.2.69.7 as out1.example.com, and an ESP at esp.example.net), the
-// sending IPs that break one rule each, the recipients' domains, and two
-// blocklists with their RFC 5782 test points. The DKIM keys are made in the
-// test and added to it.
-const worldZone = `
-$ORIGIN example.com.
-@          IN SOA ns hostmaster 1 3600 600 86400 300
-@          IN MX 10 mx
-@          IN TXT "v=spf1 ip4:81.2.69.0/28 ip6:2a00:1450:4001:82a::/64 -all"
-_dmarc     IN TXT "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"
-mx         IN A 81.2.69.2
-out1       IN A 81.2.69.7
-out1       IN AAAA 2a00:1450:4001:82a::7
-out2       IN A 81.2.69.20
-out3       IN A 81.2.69.10
-shop       IN A 81.2.69.3
-$ORIGIN example.net.
-@          IN SOA ns hostmaster 1 3600 600 86400 300
-esp        IN TXT "v=spf1 ip4:81.2.69.0/28 ip6:2a00:1450:4001:82a::/64 -all"
-esp        IN MX 10 mx.esp
-mx.esp     IN A 81.2.69.4
-8-69-2-81.dyn.isp IN A 81.2.69.8
-$ORIGIN example.org.
-@          IN SOA ns hostmaster 1 3600 600 86400 300
-broken     IN TXT "v=spf1 include:nonexistent.example.org -all"
-broken     IN MX 10 mx.broken
-mx.broken  IN A 81.2.69.5
-$ORIGIN 69.2.81.in-addr.arpa.
-7          IN PTR out1.example.com.
-8          IN PTR 8-69-2-81.dyn.isp.example.net.
-10         IN PTR out3.example.com.
-20         IN PTR out2.example.com.
-$ORIGIN a.2.8.0.1.0.0.4.0.5.4.1.0.0.a.2.ip6.arpa.
-7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN PTR out1.example.com.
-
-; recipients, and Gmail's own policy
-$ORIGIN com.
-_dmarc.gmail IN TXT "v=DMARC1; p=none; sp=quarantine"
-gmail      IN MX 5 gmail-smtp-in.l.google.com.
-yahoo      IN MX 1 mta5.am0.yahoodns.net.
-outlook    IN MX 5 outlook-com.olc.protection.outlook.com.
-$ORIGIN google.com.
-gmail-smtp-in.l IN A 142.250.1.27
-$ORIGIN yahoodns.net.
-mta5.am0   IN A 67.195.1.1
-$ORIGIN outlook.com.
-outlook-com.olc.protection IN A 52.101.2.2
-
-; blocklists: an IP list and a domain list, healthy (RFC 5782 §5)
-$ORIGIN bl.example.org.
-@          IN SOA ns hostmaster 1 3600 600 86400 300
-2.0.0.127  IN A 127.0.0.2
-10.69.2.81 IN A 127.0.0.2
-10.69.2.81 IN TXT "listed for the test"
-$ORIGIN dbl.example.org.
-@          IN SOA ns hostmaster 1 3600 600 86400 300
-test       IN A 127.0.0.2
-`
+// worldZone is the test world: see its comments.
+const worldZone = "../testdata/zones/preflight.zone"
 
 const worldRecipients = "alice@gmail.com\nbob@yahoo.com\ncarol@outlook.com\ndave@example.com\n"
 
@@ -106,7 +49,7 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{srv: dnstest.Start(t, worldZone)}
+	w := &world{srv: dnstest.Start(t, testworld.ReadZone(t, worldZone))}
 	var err error
 	if w.rsa2048, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
 		t.Fatal(err)

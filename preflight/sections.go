@@ -58,7 +58,7 @@ func (res *Result) ipSection() report.Section {
 	for _, ip := range res.IPs {
 		host := "the sending host's name"
 		if ip.HELO != nil {
-			host = ip.HELO.Name
+			host = strings.TrimSuffix(ip.HELO.Name, ".")
 		}
 		if use := dnscheck.SpecialUse(ip.IP); use != "" {
 			sec.Add(report.Finding{ID: "sending-ip.special-use", Severity: report.Warning, Subject: ip.IP.String(),
@@ -77,16 +77,17 @@ func (res *Result) ipSection() report.Section {
 // asks for the client's primary host name; receivers check it resolves).
 func heloFinding(ip IPResult) report.Finding {
 	h := ip.HELO
+	name := strings.TrimSuffix(h.Name, ".")
 	ev := []string{h.A.Describe(), h.AAAA.Describe()}
 	f := report.Finding{ID: "helo.resolves", Subject: ip.IP.String(), Evidence: ev, References: []string{"RFC 5321 §4.1.4", "RFC 5321 §2.3.5"}}
 	switch ip.HELOStatus {
 	case "ok":
-		f.Severity, f.Summary = report.OK, "the HELO name "+h.Name+" resolves to "+ip.IP.String()
+		f.Severity, f.Summary = report.OK, "the HELO name "+name+" resolves to "+ip.IP.String()
 	case "unknown":
-		f.ID, f.Severity, f.Summary = "helo.lookup-failed", report.Unknown, "could not look up the HELO name "+h.Name
+		f.ID, f.Severity, f.Summary = "helo.lookup-failed", report.Unknown, "could not look up the HELO name "+name
 	default:
 		f.ID, f.Severity = "helo.not-this-ip", report.Warning
-		f.Summary = "the HELO name " + h.Name + " does not resolve to " + ip.IP.String()
+		f.Summary = "the HELO name " + name + " does not resolve to " + ip.IP.String()
 		f.Cause = "receivers (Postfix reject_unknown_helo_hostname, spam filters) distrust a HELO name that does not lead back to the client"
 		f.Fix = "say a HELO name whose A/AAAA record is " + ip.IP.String() + ", ideally the PTR name"
 	}
