@@ -170,6 +170,7 @@ func TestPreflightFailsOneRowAtATime(t *testing.T) {
 		}},
 		{name: "generic PTR", row: "ptr", status: report.ReqFail, edit: ip("81.2.69.8")},
 		{name: "no PTR", row: "ptr", status: report.ReqFail, edit: ip("81.2.69.9")},
+		{name: "no PTR for IPv6 (Microsoft too)", row: "ptr", status: report.ReqFail, edit: ip("2a00:1450:4001:82a::9")},
 		{name: "listed IP", row: "blocklists", status: report.ReqFail, edit: ip("81.2.69.10")},
 		{name: "no One-Click field", row: "one-click-unsubscribe", status: report.ReqFail,
 			edit: msg("List-Unsubscribe-Post: List-Unsubscribe=One-Click\n", "")},
@@ -226,6 +227,9 @@ func checkOneRow(t *testing.T, w *world, edit func(*testing.T, *Options), row st
 	res := w.run(t, opt)
 	applies := false
 	for _, q := range res.Requirements {
+		if q.ID == "ptr" && q.Provider == "microsoft" && row == "ptr" && !opt.IPs[0].Is6() {
+			continue // Microsoft judges the reverse DNS of IPv6 senders only; these cases break an IPv4 one
+		}
 		switch {
 		case q.ID == row && q.Status != status:
 			t.Errorf("%s %s: %s (%s), want %s", q.Provider, q.ID, q.Status, q.Summary, status)

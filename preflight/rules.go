@@ -15,6 +15,7 @@ package preflight
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"github.com/mxray/mxray/dnscheck/dkim"
@@ -39,7 +40,8 @@ type fact struct {
 	status   report.RequirementStatus
 	summary  string
 	variant  string   // selects a finer documented reply
-	findings []string // ids of the evidence findings
+	findings []string // ids of the evidence findings that may back it
+	ip       string   // the IP it is about, for the reply's text
 }
 
 type facts map[string]fact
@@ -52,13 +54,16 @@ func evaluate(res *Result, opt Options) []report.Requirement {
 		for _, id := range RequirementIDs {
 			applies, note, variant := applicability(p.ID, id, res, f)
 			x := f[id]
+			if p.ID == provider.Microsoft && id == "ptr" {
+				x = ptrFact(res, netip.Addr.Is6) // Microsoft documents reverse DNS for IPv6 senders
+			}
 			if variant == "" {
 				variant = x.variant
 			}
 			q := report.Requirement{Provider: string(p.ID), ProviderName: p.Name, ID: id, Status: x.status,
 				Applies: applies, Summary: x.summary, Note: note, Findings: x.findings, References: references(p.ID, id)}
 			if x.status == report.ReqFail || x.status == report.ReqUnknown || x.status == report.ReqManual {
-				q.Reply = replyFor(p.ID, id, variant, res.From.Domain, firstIP(res))
+				q.Reply = replyFor(p.ID, id, variant, res.From.Domain, orFirstIP(x.ip, res))
 			}
 			out = append(out, q)
 		}
@@ -66,9 +71,10 @@ func evaluate(res *Result, opt Options) []report.Requirement {
 	return out
 }
 
-func firstIP(res *Result) string {
-	if len(res.IPs) == 0 {
-		return ""
+// orFirstIP is ip, or the first sending IP.
+func orFirstIP(ip string, res *Result) string {
+	if ip != "" || len(res.IPs) == 0 {
+		return ip
 	}
 	return res.IPs[0].IP.String()
 }
@@ -80,7 +86,7 @@ func judge(res *Result) facts {
 		"dkim":                  dkimFact(res),
 		"dmarc":                 dmarcFact(res),
 		"alignment":             alignmentFact(res),
-		"ptr":                   ptrFact(res),
+		"ptr":                   ptrFact(res, func(netip.Addr) bool { return true }),
 		"one-click-unsubscribe": oneClickFact(res),
 		"message-format":        formatFact(res),
 		"tls": {status: report.ReqManual, summary: "mxray cannot see how your platform connects to the recipients' servers: " +
@@ -229,10 +235,19 @@ func alignmentFact(res *Result) fact {
 		summary: "From " + res.From.Domain + " aligns with neither an SPF pass nor a valid DKIM signature: DMARC fails"}
 }
 
-func ptrFact(res *Result) fact {
+// ptrFact judges the reverse DNS of the sending IPs that want says.
+func ptrFact(res *Result, want func(netip.Addr) bool) fact {
 	var bad, unknown []string
+	first, judged := "", 0
 	for _, ip := range res.IPs {
+		if !want(ip.IP) {
+			continue
+		}
+		judged++
 		st, why := ptrStatus(ip)
+		if st != report.ReqPass && first == "" {
+			first = ip.IP.String()
+		}
 		switch st {
 		case report.ReqFail:
 			bad = append(bad, ip.IP.String()+": "+why)
@@ -242,10 +257,12 @@ func ptrFact(res *Result) fact {
 	}
 	switch {
 	case len(bad) > 0:
-		return fact{status: report.ReqFail, summary: strings.Join(bad, "; "),
+		return fact{status: report.ReqFail, summary: strings.Join(bad, "; "), ip: first,
 			findings: []string{"ptr.missing", "ptr.not-confirmed", "ptr.generic", "ptr.invalid-name"}}
 	case len(unknown) > 0:
-		return fact{status: report.ReqUnknown, summary: strings.Join(unknown, "; "), findings: []string{"ptr.lookup-failed"}}
+		return fact{status: report.ReqUnknown, summary: strings.Join(unknown, "; "), ip: first, findings: []string{"ptr.lookup-failed"}}
+	case judged == 0:
+		return fact{status: report.ReqPass, summary: "no IPv6 sending IP"}
 	}
 	return fact{status: report.ReqPass, summary: "every sending IP has forward-confirmed reverse DNS with a non-generic name", findings: []string{"ptr.ok"}}
 }

@@ -43,8 +43,27 @@ func (res *Result) buildReport(cfg Config, started time.Time) *report.Report {
 			}
 		}
 	}
+	keepObservedFindings(rep)
 	rep.Finish(now(cfg))
 	return rep
+}
+
+// keepObservedFindings leaves in each requirement only the evidence
+// finding ids the report has.
+func keepObservedFindings(rep *report.Report) {
+	seen := map[string]bool{}
+	for _, f := range rep.Findings() {
+		seen[f.ID] = true
+	}
+	for i := range rep.Requirements {
+		var ids []string
+		for _, id := range rep.Requirements[i].Findings {
+			if seen[id] {
+				ids = append(ids, id)
+			}
+		}
+		rep.Requirements[i].Findings = ids
+	}
 }
 
 // dkimDetail is the DKIM section's typed result.

@@ -132,10 +132,11 @@ func (p textPrinter) writeRequirements(reqs []Requirement) {
 	p.writeRequirementDetails(reqs)
 }
 
-// writeRequirementDetails lists the rows that fail or are unknown.
+// writeRequirementDetails lists the applicable rows that fail or are
+// unknown (the JSON has every row).
 func (p textPrinter) writeRequirementDetails(reqs []Requirement) {
 	for _, q := range reqs {
-		if q.Status != ReqFail && q.Status != ReqUnknown {
+		if !q.Applies || q.Status != ReqFail && q.Status != ReqUnknown {
 			continue
 		}
 		label, color := statusCell(q)
