@@ -192,7 +192,7 @@ func dmarcFact(res *Result) fact {
 	d := res.DMARC
 	switch {
 	case d.Record != nil && !d.Record.PolicyBroken():
-		return fact{status: report.ReqPass, findings: []string{"dmarc.policy"},
+		return fact{status: report.ReqPass, findings: []string{"dmarc.record", "dmarc.policy"},
 			summary: fmt.Sprintf("DMARC p=%s at _dmarc.%s", d.Record.EffectivePolicy(), d.PolicyDomain)}
 	case d.Unknown():
 		return fact{status: report.ReqUnknown, summary: "the DMARC record could not be looked up", findings: []string{"dmarc.lookup-failed"}}
@@ -201,7 +201,7 @@ func dmarcFact(res *Result) fact {
 			findings: []string{"dmarc.policy-invalid"}}
 	}
 	return fact{status: report.ReqFail, summary: "no DMARC record for " + d.Domain + " (p=none is enough for the bulk rules)",
-		findings: []string{"dmarc.none"}}
+		findings: []string{"dmarc.missing"}}
 }
 
 // alignmentFact: DMARC would pass — SPF passes and aligns for every IP, or
@@ -346,7 +346,7 @@ func blocklistFact(res *Result) fact {
 		return fact{status: report.ReqFail, summary: "listed: " + strings.Join(listed, ", "), findings: []string{"dnsbl.listed"}}
 	case len(unknown) > 0 || len(b.BadTargets) > 0:
 		return fact{status: report.ReqUnknown, summary: fmt.Sprintf("%d blocklist answers could not be had (%s)", len(unknown)+len(b.BadTargets), clipList(append(unknown, b.BadTargets...))),
-			findings: []string{"dnsbl.unknown", "dnsbl.refused"}}
+			findings: []string{"dnsbl.unknown", "dnsbl.refused", "dnsbl.list-unhealthy", "dnsbl.bad-target"}}
 	}
 	return fact{status: report.ReqPass, findings: []string{"dnsbl.not-listed"},
 		summary: fmt.Sprintf("not listed: %d targets on %d lists", len(b.Targets), len(b.Lists))}

@@ -167,3 +167,27 @@ func TestPreflightCLIBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPreflightCLIFailingRows is the README's example: no DMARC record, and
+// a message whose signature does not cover the one-click fields, at 20,000
+// messages a day.
+func TestPreflightCLIFailingRows(t *testing.T) {
+	w := newPreflightWorld(t, []string{"From", "To", "Subject", "Date", "Message-ID"})
+	w.srv.RemoveName("_dmarc.example.com.")
+	code, out, _ := runCLI(t, w.args("--message", w.message, "--recipients", w.list, "--volume", "20000")...)
+	t.Logf("mxray preflight output:\n%s", out)
+	if code != report.ExitFailure {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{
+		"dmarc                    FAIL         FAIL         FAIL",
+		"one-click-unsubscribe    FAIL         FAIL         (FAIL)",
+		"reply: 550 5.7.40 Your message was blocked because the sending domain doesn't have a DMARC record",
+		"reply: 550 5.7.515 Access denied, sending domain [example.com] does not meet the required authentication level.",
+		"explain: Outlook.com requires high-volume senders", "evidence: dmarc.missing",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+}
