@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"net/netip"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -27,18 +28,16 @@ const worldZone = "../testdata/zones/preflight.zone"
 
 const worldRecipients = "alice@gmail.com\nbob@yahoo.com\ncarol@outlook.com\ndave@example.com\n"
 
-// worldMessage has every field a bulk sender needs; edit it per case.
-const worldMessage = "From: News <news@example.com>\n" +
-	"To: alice@gmail.com\n" +
-	"Subject: Spring offers\n" +
-	"Date: Mon, 02 Mar 2026 10:00:00 +0000\n" +
-	"Message-ID: <20260302100000.1@out1.example.com>\n" +
-	"List-Unsubscribe: <https://example.com/u/opaque-token>, <mailto:u@example.com>\n" +
-	"List-Unsubscribe-Post: List-Unsubscribe=One-Click\n" +
-	"MIME-Version: 1.0\n" +
-	"Content-Type: text/plain; charset=utf-8\n" +
-	"\n" +
-	"Hello,\n\nour spring offers: https://shop.example.com/spring\n"
+// campaign is a message with every field a bulk sender needs; the tests
+// edit and sign it.
+func campaign(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/messages/campaign.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
 
 var worldSigned = []string{"From", "To", "Subject", "Date", "Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post"}
 
@@ -91,7 +90,7 @@ func (w *world) run(t *testing.T, opt Options) *Result {
 func (w *world) goodOptions(t *testing.T) Options {
 	return Options{From: "news@example.com", HELO: "out1.example.com", Volume: -1,
 		IPs:        []netip.Addr{netip.MustParseAddr("81.2.69.7"), netip.MustParseAddr("2a00:1450:4001:82a::7")},
-		Message:    w.sign(t, worldMessage, "example.com", "s1", worldSigned),
+		Message:    w.sign(t, campaign(t), "example.com", "s1", worldSigned),
 		Recipients: strings.NewReader(worldRecipients), RecipientsName: "list.txt"}
 }
 
@@ -142,7 +141,7 @@ func TestPreflightFailsOneRowAtATime(t *testing.T) {
 	w := newWorld(t)
 	msg := func(old, new string) func(*testing.T, *Options) {
 		return func(t *testing.T, o *Options) {
-			o.Message = w.sign(t, strings.Replace(worldMessage, old, new, 1), "example.com", "s1", worldSigned)
+			o.Message = w.sign(t, strings.Replace(campaign(t), old, new, 1), "example.com", "s1", worldSigned)
 		}
 	}
 	ip := func(a string) func(*testing.T, *Options) {
@@ -166,7 +165,7 @@ func TestPreflightFailsOneRowAtATime(t *testing.T) {
 		{name: "no DMARC", row: "dmarc", status: report.ReqFail, zone: func(s *dnstest.Server) { s.RemoveName("_dmarc.example.com.") }},
 		{name: "From not aligned", row: "alignment", status: report.ReqFail, edit: func(t *testing.T, o *Options) {
 			o.MailFrom = "bounce@esp.example.net"
-			o.Message = w.sign(t, worldMessage, "esp.example.net", "esp", worldSigned)
+			o.Message = w.sign(t, campaign(t), "esp.example.net", "esp", worldSigned)
 		}},
 		{name: "generic PTR", row: "ptr", status: report.ReqFail, edit: ip("81.2.69.8")},
 		{name: "no PTR", row: "ptr", status: report.ReqFail, edit: ip("81.2.69.9")},
@@ -177,13 +176,13 @@ func TestPreflightFailsOneRowAtATime(t *testing.T) {
 		{name: "malformed One-Click field", row: "one-click-unsubscribe", status: report.ReqFail,
 			edit: msg("List-Unsubscribe-Post: List-Unsubscribe=One-Click", "List-Unsubscribe-Post: One-Click")},
 		{name: "signature does not cover it", row: "one-click-unsubscribe", status: report.ReqFail, edit: func(t *testing.T, o *Options) {
-			o.Message = w.sign(t, worldMessage, "example.com", "s1", []string{"From", "To", "Subject", "Date", "Message-ID"})
+			o.Message = w.sign(t, campaign(t), "example.com", "s1", []string{"From", "To", "Subject", "Date", "Message-ID"})
 		}},
 		{name: "duplicate Subject", row: "message-format", status: report.ReqFail, edit: msg("Subject: Spring offers\n", "Subject: Spring offers\nSubject: again\n")},
 		{name: "From in gmail.com", row: "message-format", status: report.ReqFail, also: "alignment", edit: func(t *testing.T, o *Options) {
 			o.From = "news@gmail.com"
 			o.MailFrom = "news@example.com"
-			o.Message = w.sign(t, strings.Replace(worldMessage, "news@example.com", "news@gmail.com", 1), "example.com", "s1", worldSigned)
+			o.Message = w.sign(t, strings.Replace(campaign(t), "news@example.com", "news@gmail.com", 1), "example.com", "s1", worldSigned)
 		}},
 
 		// DNS failures give unknown, never fail.

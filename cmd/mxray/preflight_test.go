@@ -23,18 +23,6 @@ type preflightWorld struct {
 	message, list, lists string
 }
 
-const preflightMessage = "From: News <news@example.com>\n" +
-	"To: alice@gmail.com\n" +
-	"Subject: Spring offers\n" +
-	"Date: Mon, 02 Mar 2026 10:00:00 +0000\n" +
-	"Message-ID: <20260302100000.1@out1.example.com>\n" +
-	"List-Unsubscribe: <https://example.com/u/opaque-token>, <mailto:u@example.com>\n" +
-	"List-Unsubscribe-Post: List-Unsubscribe=One-Click\n" +
-	"MIME-Version: 1.0\n" +
-	"Content-Type: text/plain; charset=utf-8\n" +
-	"\n" +
-	"Hello,\n\nour spring offers: https://shop.example.com/spring\n"
-
 func newPreflightWorld(t *testing.T, signed []string) *preflightWorld {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -48,7 +36,11 @@ func newPreflightWorld(t *testing.T, signed []string) *preflightWorld {
 	dir := t.TempDir()
 	w.message, w.list, w.lists = filepath.Join(dir, "campaign.eml"), filepath.Join(dir, "list.csv"), filepath.Join(dir, "blocklists.txt")
 	writeFile(t, w.lists, []byte("bl.example.org\ndbl.example.org:domain\n"))
-	writeFile(t, w.message, testworld.DKIMSign(t, preflightMessage, "example.com", "s1", key, signed))
+	msg, err := os.ReadFile("../../testdata/messages/campaign.eml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, w.message, testworld.DKIMSign(t, string(msg), "example.com", "s1", key, signed))
 	writeFile(t, w.list, []byte("email,name\nalice@gmail.com,Alice\nbob@yahoo.com,Bob\ncarol@outlook.com,Carol\nalice@gmail.com,Alice again\ninfo@example.com,\ndave@gmial.com,Dave\n"))
 	return w
 }
