@@ -23,8 +23,9 @@
 //
 // Run returns a typed Result and the report; it never prints. Files:
 // preflight.go (options, Run), sender.go (IPs, SPF, DKIM, DMARC, alignment,
-// blocklists), rules.go (the provider table), replies.go (the documented
-// rejections), sections.go (the evidence sections).
+// blocklists), size.go (the recipients' SIZE limits, from EHLO-only
+// sessions), rules.go (the facts), applies.go (each provider's rules),
+// replies.go (the documented rejections), sections.go (the evidence).
 package preflight
 
 import (
@@ -53,8 +54,11 @@ type Config struct {
 	// DNSBL chooses the blocklists (--list, --lists, --dqs-key).
 	DNSBL            dnsbl.Selection
 	DNSBLConcurrency int
-	Version          string
-	Now              func() time.Time
+	// SMTP configures the EHLO-only sessions that learn the recipients'
+	// SIZE limits (size.go).
+	SMTP    SMTPOptions
+	Version string
+	Now     func() time.Time
 }
 
 // Options are the campaign: who sends, from where, what, to whom.
@@ -100,6 +104,7 @@ type Result struct {
 	Message        *msgcheck.Result     `json:"message,omitempty"`
 	Recipients     *recipients.Result   `json:"recipients,omitempty"`
 	Blocklists     *dnsbl.Report        `json:"blocklists,omitempty"`
+	Sizes          []SizeLimit          `json:"size_limits,omitempty"`
 	Requirements   []report.Requirement `json:"requirements"`
 	Volume         int                  `json:"volume"`
 	SelectorsGiven bool                 `json:"selectors_given"`
@@ -137,6 +142,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 	if listErr != nil {
 		return nil, listErr
 	}
+	res.checkSizes(ctx, cfg)
 	res.Requirements = evaluate(res, opt)
 	res.Report = res.buildReport(cfg, started)
 	return res, nil

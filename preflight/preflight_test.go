@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"net"
 	"net/netip"
 	"os"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/mxray/mxray/dnscheck/dnsbl"
 	"github.com/mxray/mxray/dnscheck/dnstest"
 	"github.com/mxray/mxray/internal/testworld"
+	"github.com/mxray/mxray/probe/smtptest"
 	"github.com/mxray/mxray/report"
 )
 
@@ -298,5 +300,56 @@ func TestReplyExplanations(t *testing.T) {
 		if !ok {
 			t.Errorf("%s %s %s: the catalog reads %q as %s (%s)", k.provider, k.id, k.variant, r.String(), r.Explained.Reason, r.Explained.Entry)
 		}
+	}
+}
+
+// TestPreflightSizeLimits asks the recipients' busiest MX hosts for their
+// SIZE limit with EHLO-only sessions (routed to a fake): never MAIL, RCPT
+// or DATA.
+func TestPreflightSizeLimits(t *testing.T) {
+	w := newWorld(t)
+	small := smtptest.Start(t, smtptest.Options{Domain: "mx.small.test", MaxMessageBytes: 500})
+	big := smtptest.Start(t, smtptest.Options{Domain: "mx.big.test", MaxMessageBytes: 50 << 20})
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		target := big.Addr
+		if strings.HasPrefix(addr, "142.250.") { // Gmail's MX in the test world
+			target = small.Addr
+		}
+		var d net.Dialer
+		return d.DialContext(ctx, network, target)
+	}
+	opt := w.goodOptions(t)
+	cfg := Config{Resolver: testworld.Client(t, w.srv), SMTP: SMTPOptions{Dial: dial, HELO: "out1.example.com", MaxHosts: 2},
+		DNSBL: dnsbl.Selection{Replace: true, Lists: []string{"bl.example.org"}}}
+	res, err := Run(context.Background(), cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Sizes) != 2 {
+		t.Fatalf("sizes %+v", res.Sizes)
+	}
+	ids := map[string]string{}
+	for _, f := range res.Report.Find("message.size-over-limit") {
+		ids[f.Subject] = f.ID
+	}
+	for _, f := range res.Report.Find("message.size-ok") {
+		ids[f.Subject] = f.ID
+	}
+	if ids["gmail-smtp-in.l.google.com"] != "message.size-over-limit" || len(ids) != 2 {
+		t.Fatalf("size findings %v (%+v)", ids, res.Sizes)
+	}
+	for _, rec := range []*smtptest.Recorder{small.Rec, big.Rec} {
+		for _, v := range rec.Verbs() {
+			if v != "EHLO" && v != "QUIT" && v != "STARTTLS" {
+				t.Errorf("a SIZE session said %s", v)
+			}
+		}
+	}
+	smtptest.AssertNoMessage(t, small.Rec, big.Rec)
+	// Skipped: no session at all.
+	cfg.SMTP.Skip = true
+	opt = w.goodOptions(t)
+	if res, err = Run(context.Background(), cfg, opt); err != nil || len(res.Sizes) != 0 {
+		t.Fatalf("--no-smtp: %v %+v", err, res.Sizes)
 	}
 }

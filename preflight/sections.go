@@ -27,7 +27,7 @@ func (res *Result) buildReport(cfg Config, started time.Time) *report.Report {
 			Findings: append(res.DMARC.Findings(), res.alignmentFindings()...), Detail: res.DMARC})
 	if res.Message != nil {
 		rep.Sections = append(rep.Sections, report.Section{ID: "message", Title: "The message (RFC 5322, RFC 8058)",
-			Findings: res.Message.Findings(res.DKIM), Detail: res.Message})
+			Findings: append(res.Message.Findings(res.DKIM), res.sizeFindings()...), Detail: res.Message})
 	}
 	if res.Recipients != nil {
 		rep.Sections = append(rep.Sections, report.Section{ID: "recipients", Title: "Recipients and their domains",

@@ -32,6 +32,7 @@ type preflightFlags struct {
 	ips, selectors       []string
 	message, recipients  string
 	volume               int
+	noSMTP               bool
 }
 
 func addPreflightFlags(fs *pflag.FlagSet) *preflightFlags {
@@ -43,6 +44,7 @@ func addPreflightFlags(fs *pflag.FlagSet) *preflightFlags {
 	fs.StringArrayVar(&f.selectors, "selector", nil, "DKIM selector at the From domain (repeatable; default: those of the message's signatures)")
 	fs.StringVar(&f.message, "message", "", "the message as saved from the sending platform (.eml): signatures, RFC 5322 form, one-click unsubscribe")
 	fs.StringVar(&f.recipients, "recipients", "", "the recipients: one address a line, or CSV with the address first; - for stdin")
+	fs.BoolVar(&f.noSMTP, "no-smtp", false, "do not ask the recipients' busiest MX hosts for their SIZE limit (one EHLO-only session each; never MAIL or RCPT)")
 	fs.IntVar(&f.volume, "volume", -1, "messages a day; decides whether the bulk rules apply (Gmail 5,000 or more, Microsoft over 5,000); default: they apply")
 	return f
 }
@@ -89,7 +91,8 @@ func runPreflight(ctx context.Context, stdio IO, args []string) int {
 	opt.Progress = progress.update
 	ctx, cancel := g.context(ctx)
 	defer cancel()
-	out, err := preflight.Run(ctx, preflight.Config{Resolver: res, DNSBL: sel, Version: version}, opt)
+	out, err := preflight.Run(ctx, preflight.Config{Resolver: res, DNSBL: sel, Version: version,
+		SMTP: preflight.SMTPOptions{Skip: f.noSMTP}}, opt)
 	progress.done()
 	if err != nil {
 		return usageError(stdio, "preflight", "%v", preflightError(f, err))
