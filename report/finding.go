@@ -128,7 +128,10 @@ type Report struct {
 	Duration      Duration  `json:"duration_ms"`
 	Summary       Counts    `json:"summary"`
 	Sections      []Section `json:"sections"`
-	Trace         []Query   `json:"trace,omitempty"`
+	// Requirements is the provider table of `mxray preflight`: when it is
+	// there, the exit code follows it (see requirementExit).
+	Requirements []Requirement `json:"requirements,omitempty"`
+	Trace        []Query       `json:"trace,omitempty"`
 }
 
 // Duration is a time span that encodes as fractional milliseconds (to the
@@ -236,6 +239,9 @@ const (
 // ExitCode derives the process exit code from the findings: a failure
 // outranks an unknown, which outranks a warning.
 func (r *Report) ExitCode() int {
+	if len(r.Requirements) > 0 {
+		return r.requirementExit()
+	}
 	switch worst(r.Findings()) {
 	case Failure:
 		return ExitFailure

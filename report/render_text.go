@@ -33,6 +33,10 @@ func WriteText(w io.Writer, r *Report, opt TextOptions) error {
 	bw := bufio.NewWriter(w)
 	p := textPrinter{w: bw, color: opt.Color}
 	p.line(p.c(ansiBold, fmt.Sprintf("mxray %s %s", r.Command, r.Target)))
+	if len(r.Requirements) > 0 {
+		p.line("")
+		p.writeRequirements(r.Requirements)
+	}
 	for _, s := range r.Sections {
 		p.line("")
 		p.line(p.c(ansiBold, s.Title) + p.c(ansiDim, " ["+s.ID+"]"))

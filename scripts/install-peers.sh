@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real mail servers mxray's tests talk to: Debian's Postfix.
+# Installs the real peers mxray's tests talk to: Debian's Postfix, and
+# Debian's python3-dkim (dkimpy), an independent DKIM signer whose
+# signatures dnscheck/dkim/verify_test.go verifies.
 #
 # The tests (probe/postfix_test.go) never use the system's Postfix instance:
 # each test run writes its own config_directory, queue_directory and
@@ -10,30 +12,61 @@
 # Postfix programs on the machine, and must not leave a daemon listening on
 # port 25.
 #
-# Idempotent: when Postfix is already installed it checks the tools and exits
-# in well under a second. Needs root and Debian's package mirror for the
-# first run. Where Postfix cannot be installed:
+# Idempotent: when the peers are already installed it checks the tools and
+# exits in well under a second. Needs root and Debian's package mirror for the
+# first run. Where a peer cannot be installed:
 #   - with CI=true in the environment it fails (exit 1): CI must test against
-#     the real peer;
+#     the real peers;
 #   - elsewhere it prints a loud warning and exits 0; the real-peer tests then
-#     skip with "POSTFIX NOT AVAILABLE".
+#     skip with "POSTFIX NOT AVAILABLE" or "PYTHON3-DKIM NOT AVAILABLE".
 set -euo pipefail
 
 say() { echo "install-peers: $*" >&2; }
 
-unavailable() {
+# warn_unavailable PEER TESTS REASON prints the loud warning; with CI=true
+# it exits 1.
+warn_unavailable() {
 	{
 		echo "################################################################"
-		echo "## install-peers: POSTFIX NOT AVAILABLE: $*"
-		echo "## the real-peer tests (probe/postfix_test.go) will not run."
+		echo "## install-peers: $1 NOT AVAILABLE: $3"
+		echo "## the real-peer tests ($2) will not run."
 		echo "## Run 'bash scripts/install-peers.sh' as root on Debian."
 		echo "################################################################"
 	} >&2
 	if [ "${CI:-}" = "true" ]; then
 		exit 1
 	fi
+}
+
+unavailable() {
+	warn_unavailable POSTFIX probe/postfix_test.go "$*"
 	exit 0
 }
+
+# python3-dkim: Debian's dkimpy, with python3-nacl for ed25519 signatures.
+# The test runs /usr/bin/python3 (Debian's interpreter, not a pyenv shim).
+python_dkim_ready() { /usr/bin/python3 -c 'import dkim, nacl' >/dev/null 2>&1; }
+
+install_python_dkim() {
+	if python_dkim_ready; then
+		say "python3-dkim already installed"
+		return 0
+	fi
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		warn_unavailable PYTHON3-DKIM dnscheck/dkim/verify_test.go "not installed, and this is not root on Debian"
+		return 0
+	fi
+	say "installing python3-dkim from Debian"
+	if ! { apt-get -o Acquire::Retries=3 -qq update &&
+		DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 -qq -y --no-install-recommends \
+			install python3 python3-dkim python3-nacl </dev/null >/dev/null; }; then
+		warn_unavailable PYTHON3-DKIM dnscheck/dkim/verify_test.go "apt-get install python3-dkim failed"
+		return 0
+	fi
+	python_dkim_ready || warn_unavailable PYTHON3-DKIM dnscheck/dkim/verify_test.go "installed, but /usr/bin/python3 cannot import dkim and nacl"
+}
+
+install_python_dkim
 
 postfix_ready() {
 	[ -x /usr/sbin/postfix ] && [ -x /usr/sbin/postconf ] && [ -x /usr/sbin/postqueue ] &&

@@ -23,8 +23,13 @@
 // Selectors are arbitrary names. Without --selector, mxray tries a list of
 // common ones concurrently; finding none proves nothing.
 //
+// A message's signatures are verified as a receiver verifies them (RFC 6376
+// §6, results named as in RFC 8601 §2.7.1): go-msgauth does the
+// canonicalization and the cryptography, mxray's resolver fetches the keys,
+// and a key lookup that failed is temperror, never fail.
+//
 // Files: dkim.go parses a key record and looks selectors up; findings.go
-// judges them. The tag=value grammar (RFC 6376 §3.2) is shared with DMARC
-// and lives in dnscheck (taglist.go). Verifying the signature of a message
-// is not done here: it needs the message.
+// judges them; verify.go verifies the DKIM-Signature fields of a message.
+// The tag=value grammar (RFC 6376 §3.2) is shared with DMARC and lives in
+// dnscheck (taglist.go).
 package dkim

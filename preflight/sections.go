@@ -1,0 +1,173 @@
+package preflight
+
+// The evidence, one section per part, each built from the part's own
+// findings (the same ones `mxray check`, `spf`, `dkim`, `dmarc` and
+// `blocklist` report).
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/dnscheck/dkim"
+	"github.com/mxray/mxray/dnscheck/dmarc"
+	"github.com/mxray/mxray/report"
+)
+
+// buildReport assembles the report: the provider table, then the evidence.
+func (res *Result) buildReport(cfg Config, started time.Time) *report.Report {
+	rep := report.New("preflight", res.From.String(), cfg.Version, started)
+	rep.Requirements = res.Requirements
+	rep.Sections = append(rep.Sections,
+		res.ipSection(),
+		report.Section{ID: "spf", Title: "SPF (RFC 7208) of " + res.SPFDomain, Findings: res.spfFindings(), Detail: res.SPF},
+		report.Section{ID: "dkim", Title: "DKIM (RFC 6376)", Findings: res.dkimFindings(), Detail: dkimDetail{res.DKIM, res.Keys}},
+		report.Section{ID: "dmarc", Title: "DMARC (RFC 9989, RFC 7489) and alignment with From " + res.From.Domain,
+			Findings: append(res.DMARC.Findings(), res.alignmentFindings()...), Detail: res.DMARC})
+	if res.Message != nil {
+		rep.Sections = append(rep.Sections, report.Section{ID: "message", Title: "The message (RFC 5322, RFC 8058)",
+			Findings: append(res.Message.Findings(res.DKIM), res.sizeFindings()...), Detail: res.Message})
+	}
+	if res.Recipients != nil {
+		rep.Sections = append(rep.Sections, report.Section{ID: "recipients", Title: "Recipients and their domains",
+			Findings: res.Recipients.Findings(), Detail: res.Recipients})
+	}
+	rep.Sections = append(rep.Sections, report.Section{ID: "dnsbl", Title: "Blocklists (DNSBL)",
+		Findings: res.Blocklists.Findings(), Detail: res.Blocklists})
+	if tr, ok := cfg.Resolver.(interface{ Trace() []report.Query }); ok {
+		rep.Trace = tr.Trace()
+		if key := cfg.DNSBL.DQSKey; key != "" {
+			for i := range rep.Trace {
+				rep.Trace[i].Name = strings.ReplaceAll(rep.Trace[i].Name, key+".", "<dqs-key>.")
+			}
+		}
+	}
+	keepObservedFindings(rep)
+	rep.Finish(now(cfg))
+	return rep
+}
+
+// keepObservedFindings leaves in each requirement only the evidence
+// finding ids the report has.
+func keepObservedFindings(rep *report.Report) {
+	seen := map[string]bool{}
+	for _, f := range rep.Findings() {
+		seen[f.ID] = true
+	}
+	for i := range rep.Requirements {
+		var ids []string
+		for _, id := range rep.Requirements[i].Findings {
+			if seen[id] {
+				ids = append(ids, id)
+			}
+		}
+		rep.Requirements[i].Findings = ids
+	}
+}
+
+// dkimDetail is the DKIM section's typed result.
+type dkimDetail struct {
+	Verification *dkim.Verification `json:"verification,omitempty"`
+	Keys         []*dkim.Result     `json:"keys,omitempty"`
+}
+
+func (res *Result) ipSection() report.Section {
+	sec := report.Section{ID: "sending-ips", Title: "Sending IPs: reverse DNS and HELO", Detail: res.IPs}
+	for _, ip := range res.IPs {
+		host := "the sending host's name"
+		if ip.HELO != nil {
+			host = strings.TrimSuffix(ip.HELO.Name, ".")
+		}
+		if use := dnscheck.SpecialUse(ip.IP); use != "" {
+			sec.Add(report.Finding{ID: "sending-ip.special-use", Severity: report.Warning, Subject: ip.IP.String(),
+				Summary: ip.IP.String() + " is " + use + ": no receiver on the internet will see mail from it",
+				Fix:     "give the public address the platform sends from"})
+		}
+		sec.Add(ip.PTR.Findings(host)...)
+		if ip.HELO != nil {
+			sec.Add(heloFinding(ip))
+		}
+	}
+	return sec
+}
+
+// heloFinding: the EHLO name should resolve to the IP (RFC 5321 §4.1.4
+// asks for the client's primary host name; receivers check it resolves).
+func heloFinding(ip IPResult) report.Finding {
+	h := ip.HELO
+	name := strings.TrimSuffix(h.Name, ".")
+	ev := []string{h.A.Describe(), h.AAAA.Describe()}
+	f := report.Finding{ID: "helo.resolves", Subject: ip.IP.String(), Evidence: ev, References: []string{"RFC 5321 §4.1.4", "RFC 5321 §2.3.5"}}
+	switch ip.HELOStatus {
+	case "ok":
+		f.Severity, f.Summary = report.OK, "the HELO name "+name+" resolves to "+ip.IP.String()
+	case "unknown":
+		f.ID, f.Severity, f.Summary = "helo.lookup-failed", report.Unknown, "could not look up the HELO name "+name
+	default:
+		f.ID, f.Severity = "helo.not-this-ip", report.Warning
+		f.Summary = "the HELO name " + name + " does not resolve to " + ip.IP.String()
+		f.Cause = "receivers (Postfix reject_unknown_helo_hostname, spam filters) distrust a HELO name that does not lead back to the client"
+		f.Fix = "say a HELO name whose A/AAAA record is " + ip.IP.String() + ", ideally the PTR name"
+	}
+	return f
+}
+
+func (res *Result) spfFindings() []report.Finding {
+	fs := append([]report.Finding(nil), res.SPF.Findings...)
+	for _, ev := range res.SPF.Evaluations {
+		fs = append(fs, ev.EvaluationFinding(true))
+	}
+	return fs
+}
+
+func (res *Result) dkimFindings() []report.Finding {
+	var fs []report.Finding
+	if res.DKIM != nil {
+		fs = append(fs, res.DKIM.Findings()...)
+	}
+	for _, k := range res.Keys {
+		fs = append(fs, k.Findings()...)
+	}
+	if res.DKIM == nil && len(res.Keys) == 0 {
+		fs = append(fs, report.Finding{ID: "dkim.not-checked", Severity: report.Info,
+			Summary: "DKIM was not checked: give --message or --selector"})
+	}
+	return fs
+}
+
+// alignmentFindings: one per sending IP (SPF) and per valid signature (DKIM).
+func (res *Result) alignmentFindings() []report.Finding {
+	var fs []report.Finding
+	for i, a := range res.Alignment.SPF {
+		subj := ""
+		if i < len(res.IPs) {
+			subj = res.IPs[i].IP.String()
+		}
+		fs = append(fs, alignmentFinding("alignment.spf", subj, "SPF ("+a.SPFResult+") for "+a.MailFromDomain, a))
+	}
+	for _, a := range res.Alignment.DKIM {
+		fs = append(fs, alignmentFinding("alignment.dkim", a.MailFromDomain, "the valid DKIM signature d="+a.MailFromDomain, a))
+	}
+	return fs
+}
+
+func alignmentFinding(id, subject, what string, a dmarc.Alignment) report.Finding {
+	mode := "relaxed"
+	if a.Strict {
+		mode = "strict"
+	}
+	f := report.Finding{ID: id, Subject: subject, References: []string{"RFC 9989 \"Identifier Alignment\"", "RFC 7489 §3.1"},
+		Evidence: []string{fmt.Sprintf("From %s (organizational domain %s); authenticated %s (organizational domain %s); %s alignment",
+			a.FromDomain, a.FromOrg, a.MailFromDomain, a.MailFromOrg, mode)}}
+	switch {
+	case a.Pass:
+		f.Severity, f.Summary = report.OK, what+" aligns with From "+a.FromDomain
+	case a.SPFResult == "temperror":
+		f.Severity, f.Summary = report.Unknown, what+": the SPF result is not known"
+	default:
+		f.Severity, f.Summary = report.Warning, what+" does not make DMARC pass for From "+a.FromDomain
+		f.Fix = "use a MAIL FROM (Return-Path) and a DKIM d= in " + a.FromDomain + " (or below it, with relaxed alignment)"
+	}
+	return f
+}
