@@ -16,6 +16,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
 )
 
@@ -100,20 +101,24 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, e *worldEnv) {
 		return
 	}
 	q := strings.TrimSpace(fields["q"])
+	if at := strings.LastIndexByte(q, '@'); at > 0 && !strings.ContainsAny(q, " \t\r\n") {
+		q = q[at+1:] // an address: check its domain
+	}
 	to := ""
 	switch kindOf(q) {
 	case "":
 		s.fail(w, r, pageOutput, badRequest("nothing to check: type a domain, a mail host, IP addresses, or paste a reply or a bounce"))
 		return
 	case "blocklist":
-		to = "/blocklist/" + url.PathEscape(strings.Join(splitTargets(q), ","))
+		ts := splitTargets(q)
+		for i := range ts {
+			ts[i] = url.PathEscape(ts[i])
+		}
+		to = "/blocklist/" + strings.Join(ts, ",")
 	case "smtp":
 		to = "/smtp/" + url.PathEscape(q)
 	case "name":
-		name := strings.TrimSuffix(q, ".")
-		if at := strings.LastIndexByte(name, '@'); at >= 0 {
-			name = name[at+1:] // an address: check its domain
-		}
+		name, _ := dnscheck.NormalizeDomain(q)
 		to = "/" + e.nameKind(r.Context(), name) + "/" + url.PathEscape(name)
 	default:
 		if len(q) <= 1000 && !strings.ContainsAny(q, "\r\n") {
