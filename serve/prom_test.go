@@ -132,7 +132,7 @@ func TestMetrics(t *testing.T) {
 	_, hs := demo(t, false, func(o *serve.Options) { o.RatePerMinute, o.Burst = 1, 1 })
 	get(t, hs.URL+"/demo/api/v1/blocklist?target=81.2.69.160")
 	get(t, hs.URL+"/demo/api/v1/blocklist?target=81.2.69.160") // 429
-	get(t, hs.URL+"/demo/check/bad..name")                    // 400
+	get(t, hs.URL+"/demo/check/bad..name")                     // 400
 	r := get(t, hs.URL+"/metrics")
 	fams := parseExposition(t, r.body)
 	count := func(name string, labels map[string]string) float64 {
