@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real mail servers mxray's tests talk to: Debian's Postfix.
+# Installs the real peers mxray's tests talk to: Debian's Postfix, and
+# Debian's Chromium for the browser tests of the web page (serve/).
 #
 # The tests (probe/postfix_test.go) never use the system's Postfix instance:
 # each test run writes its own config_directory, queue_directory and
@@ -10,13 +11,16 @@
 # Postfix programs on the machine, and must not leave a daemon listening on
 # port 25.
 #
-# Idempotent: when Postfix is already installed it checks the tools and exits
-# in well under a second. Needs root and Debian's package mirror for the
-# first run. Where Postfix cannot be installed:
+# Chromium runs headless in the tests (serve/browser_test.go, through
+# chromedp), with a fresh profile per test; nothing is configured here.
+#
+# Idempotent: when the peers are already installed it checks the tools and
+# exits in well under a second. Needs root and Debian's package mirror for
+# the first run. Where a peer cannot be installed:
 #   - with CI=true in the environment it fails (exit 1): CI must test against
-#     the real peer;
+#     the real peers;
 #   - elsewhere it prints a loud warning and exits 0; the real-peer tests then
-#     skip with "POSTFIX NOT AVAILABLE".
+#     skip with "POSTFIX NOT AVAILABLE" or "CHROMIUM NOT AVAILABLE".
 set -euo pipefail
 
 say() { echo "install-peers: $*" >&2; }
@@ -34,6 +38,50 @@ unavailable() {
 	fi
 	exit 0
 }
+
+# Chromium first: the Postfix part below ends the script when it is done.
+chromium_ready() {
+	command -v chromium >/dev/null 2>&1 && chromium --version >/dev/null 2>&1
+}
+
+install_chromium() {
+	if chromium_ready; then
+		say "$(chromium --version 2>/dev/null) already installed"
+		return 0
+	fi
+	local why=""
+	if [ "$(id -u)" != 0 ]; then
+		why="Chromium is not installed and this script is not running as root"
+	elif ! command -v apt-get >/dev/null 2>&1; then
+		why="Chromium is not installed and there is no apt-get (not Debian?)"
+	else
+		say "installing Chromium from Debian"
+		if ! DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 -qq update; then
+			why="apt-get update failed (no package mirror?)"
+		elif ! DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 -qq -y --no-install-recommends \
+			install chromium fonts-dejavu-core </dev/null >/dev/null; then
+			why="apt-get install chromium failed"
+		elif ! chromium_ready; then
+			why="chromium installed, but 'chromium --version' fails"
+		fi
+	fi
+	if [ -n "$why" ]; then
+		{
+			echo "################################################################"
+			echo "## install-peers: CHROMIUM NOT AVAILABLE: $why"
+			echo "## the real-browser tests (serve/browser_test.go) will not run."
+			echo "## Run 'bash scripts/install-peers.sh' as root on Debian."
+			echo "################################################################"
+		} >&2
+		if [ "${CI:-}" = "true" ]; then
+			exit 1
+		fi
+		return 0
+	fi
+	say "$(chromium --version 2>/dev/null) installed"
+}
+
+install_chromium
 
 postfix_ready() {
 	[ -x /usr/sbin/postfix ] && [ -x /usr/sbin/postconf ] && [ -x /usr/sbin/postqueue ] &&
