@@ -226,6 +226,12 @@ func (s *Server) listen() error {
 // serve2 serves UDP and TCP on the two listeners and returns once both run.
 func (s *Server) serve2(pc net.PacketConn, l net.Listener) {
 	s.Addr = l.Addr().String()
+	// A burst of concurrent checks (serve's 100-probe benchmark) sends
+	// thousands of queries at once; the default receive buffer (~200 KB)
+	// drops some, and each drop costs the client a whole attempt timeout.
+	if u, ok := pc.(*net.UDPConn); ok {
+		_ = u.SetReadBuffer(4 << 20)
+	}
 	s.udp = &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serveUDP)}
 	s.tcp = &dns.Server{Listener: l, Handler: dns.HandlerFunc(s.serveTCP)}
 	started := make(chan struct{}, 2)
