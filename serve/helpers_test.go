@@ -104,6 +104,18 @@ func contains(t testing.TB, what, body string, wants ...string) {
 	}
 }
 
+// slowWorld holds slow.test, whose one MX host accepts connections and
+// never greets: its SMTP part waits for the 3 s greeting timeout.
+func slowWorld(t testing.TB) *serve.World {
+	t.Helper()
+	w, _ := zoneWorld(t, `
+slow.test.    IN SOA ns hostmaster 1 3600 600 86400 300
+slow.test.    IN MX 10 mx.slow.test.
+mx.slow.test. IN A 81.2.69.190
+`, map[string]string{"81.2.69.190:25": silentSMTP(t)})
+	return w
+}
+
 // silentSMTP is a mail server that accepts and never greets.
 func silentSMTP(t testing.TB) string {
 	t.Helper()

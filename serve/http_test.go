@@ -81,11 +81,7 @@ func TestCheckPage(t *testing.T) {
 // part waiting for its greeting timeout (3 s here), while the DNS parts
 // are on the page at once.
 func TestPartsBeforeSlowSMTP(t *testing.T) {
-	w, _ := zoneWorld(t, `
-slow.test.    IN SOA ns hostmaster 1 3600 600 86400 300
-slow.test.    IN MX 10 mx.slow.test.
-mx.slow.test. IN A 81.2.69.190
-`, map[string]string{"81.2.69.190:25": silentSMTP(t)})
+	w := slowWorld(t)
 	hs := start(t, serve.Options{World: w, AllowPrivate: true, RatePerMinute: -1})
 	started := time.Now()
 	resp, err := http.Get(hs.URL + "/check/slow.test")
@@ -255,11 +251,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestBusy(t *testing.T) {
-	w, _ := zoneWorld(t, `
-slow.test.    IN SOA ns hostmaster 1 3600 600 86400 300
-slow.test.    IN MX 10 mx.slow.test.
-mx.slow.test. IN A 81.2.69.190
-`, map[string]string{"81.2.69.190:25": silentSMTP(t)})
+	w := slowWorld(t)
 	hs := start(t, serve.Options{World: w, AllowPrivate: true, RatePerMinute: -1, MaxInFlight: 1})
 	resp, err := http.Get(hs.URL + "/check/slow.test")
 	if err != nil {

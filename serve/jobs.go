@@ -73,7 +73,9 @@ type checkRequest struct {
 
 func (e *worldEnv) checkJob(req checkRequest) job {
 	cfg := e.w.Check
-	cfg.Only, cfg.Skip = req.only, req.skip
+	if len(req.only)+len(req.skip) > 0 {
+		cfg.Only, cfg.Skip = req.only, req.skip
+	}
 	cfg.SendingIP, cfg.Sender = req.ip, req.sender
 	return job{command: "check", target: req.domain, parts: check.EnabledParts(cfg),
 		run: func(ctx context.Context, emit emitFunc) (*report.Report, error) {

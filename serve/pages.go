@@ -169,16 +169,7 @@ func (s *Server) pagePreflightForm(w http.ResponseWriter, r *http.Request, e *wo
 }
 
 func (s *Server) pagePreflight(w http.ResponseWriter, r *http.Request, e *worldEnv) {
-	fields, file, rerr := readForm(r, w, s.o.MaxUpload, "from", "message")
-	if rerr != nil {
-		s.fail(w, r, pageOutput, rerr)
-		return
-	}
-	var msg []byte
-	if file != nil {
-		msg = file.text
-	}
-	j, jerr := s.preflightJob(e, fields["from"], fields["ips"], msg)
+	j, jerr := s.preflightForm(w, r, e)
 	s.serveJob(w, r, e, pageOutput, j, jerr)
 }
 

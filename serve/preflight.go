@@ -90,15 +90,19 @@ func (s *Server) preflightJob(e *worldEnv, from, ips string, message []byte) (jo
 }
 
 func (s *Server) apiPreflight(w http.ResponseWriter, r *http.Request, e *worldEnv) {
+	j, jerr := s.preflightForm(w, r, e)
+	s.serveJob(w, r, e, apiOutput, j, jerr)
+}
+
+// preflightForm reads the preflight form: from, ips and a message upload.
+func (s *Server) preflightForm(w http.ResponseWriter, r *http.Request, e *worldEnv) (job, *reqError) {
 	fields, file, rerr := readForm(r, w, s.o.MaxUpload, "from", "message")
 	if rerr != nil {
-		s.fail(w, r, apiOutput, rerr)
-		return
+		return job{}, rerr
 	}
 	var msg []byte
 	if file != nil {
 		msg = file.text
 	}
-	j, jerr := s.preflightJob(e, fields["from"], fields["ips"], msg)
-	s.serveJob(w, r, e, apiOutput, j, jerr)
+	return s.preflightJob(e, fields["from"], fields["ips"], msg)
 }

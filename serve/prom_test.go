@@ -111,11 +111,7 @@ func TestProbeRenderer(t *testing.T) {
 // TestProbeScrapeTimeout: the scrape's timeout bounds the probe; a probe
 // cut short says so with probe_success 0, in time.
 func TestProbeScrapeTimeout(t *testing.T) {
-	w, _ := zoneWorld(t, `
-slow.test.    IN SOA ns hostmaster 1 3600 600 86400 300
-slow.test.    IN MX 10 mx.slow.test.
-mx.slow.test. IN A 81.2.69.190
-`, map[string]string{"81.2.69.190:25": silentSMTP(t)})
+	w := slowWorld(t)
 	hs := start(t, serve.Options{World: w, AllowPrivate: true, RatePerMinute: -1})
 	started := time.Now()
 	r := get(t, hs.URL+"/probe?module=smtp&target=mx.slow.test", "X-Prometheus-Scrape-Timeout-Seconds", "1.5")
@@ -183,11 +179,7 @@ func TestMetrics(t *testing.T) {
 
 // TestMetricsInFlight: a report that runs shows in the gauge.
 func TestMetricsInFlight(t *testing.T) {
-	w, _ := zoneWorld(t, `
-slow.test.    IN SOA ns hostmaster 1 3600 600 86400 300
-slow.test.    IN MX 10 mx.slow.test.
-mx.slow.test. IN A 81.2.69.190
-`, map[string]string{"81.2.69.190:25": silentSMTP(t)})
+	w := slowWorld(t)
 	hs := start(t, serve.Options{World: w, AllowPrivate: true, RatePerMinute: -1})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -25,11 +25,7 @@ func TestShutdown(t *testing.T) {
 		{"cut", 300 * time.Millisecond, `class="final"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w, _ := zoneWorld(t, `
-slow.test.    IN SOA ns hostmaster 1 3600 600 86400 300
-slow.test.    IN MX 10 mx.slow.test.
-mx.slow.test. IN A 81.2.69.190
-`, map[string]string{"81.2.69.190:25": silentSMTP(t)})
+			w := slowWorld(t)
 			srv, err := serve.New(serve.Options{World: w, AllowPrivate: true, RatePerMinute: -1})
 			if err != nil {
 				t.Fatal(err)
