@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
@@ -140,12 +141,37 @@ func TestBrowserCheckDomain(t *testing.T) {
 		t.Errorf("%d findings unfolded before asked", open)
 	}
 	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#sec-spf .findings details summary"))), "unfolding a finding")
+	copyRecord(t, ctx, hs.URL)
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	must(t, err, "screenshot")
 	if _, err := png.Decode(bytes.NewReader(shot)); err != nil {
 		t.Fatalf("the screenshot is not a PNG: %v", err)
 	}
 	artifact(t, "check-broken.example.png", shot)
+}
+
+// copyRecord: the copy button of the first record to publish puts the
+// record on the clipboard.
+func copyRecord(t *testing.T, ctx context.Context, origin string) {
+	t.Helper()
+	for _, name := range []string{"clipboard-read", "clipboard-write"} {
+		_, err := chromedp.CallBrowser(ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
+			Permission: &cdpbrowser.PermissionDescriptor{Name: name}, Setting: cdpbrowser.PermissionSettingGranted, Origin: origin})
+		must(t, err, "granting "+name)
+	}
+	record, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const b = document.querySelector("#slots button.copy");
+		b.closest("details").open = true;
+		return document.getElementById(b.dataset.copy).textContent;
+	})()`))
+	must(t, err, "finding a record to publish")
+	must(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#slots button.copy")),
+		chromedp.WaitVisible(chromedp.Search(`//button[text()="Copied"]`))), "clicking Copy")
+	got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`navigator.clipboard.readText()`, chromedp.EvalAwaitPromise))
+	must(t, err, "reading the clipboard")
+	if got != record || record == "" {
+		t.Errorf("clipboard %q, want the record %q", got, record)
+	}
 }
 
 // TestBrowserExplainBounce: a pasted bounce gets its reason.

@@ -371,3 +371,35 @@ func TestDemoOnly(t *testing.T) {
 	}
 	_ = demoworld.Healthy
 }
+
+// TestResultPages: every result page of the demo world answers, streamed
+// to its summary, at its shareable address.
+func TestResultPages(t *testing.T) {
+	_, hs := demo(t, false, nil)
+	for _, tc := range []struct {
+		method, path, body string
+		status             int
+		wants              []string
+	}{
+		{"GET", "/demo/smtp/mx1.healthy.example", "", 200, []string{"SMTP dry run:", "SMTP transcript", "Every reply, explained", "smtp.relay-denied", `class="final"`}},
+		{"GET", "/demo/smtp/mail.healthy.example:465", "", 200, []string{"port 465", "smtp.auth-offered"}},
+		{"GET", "/demo/blocklist/81.2.69.180,81.2.69.160", "", 200, []string{"Blocklists:", "Blocklist answers", "demo listing: 81.2.69.180 sent to spam traps", "dnsbl.listed", "dnsbl.not-listed"}},
+		{"GET", "/demo/explain?text=" + url.QueryEscape("550 5.7.1 <81.2.69.180> blocked using bl.mxray.example"), "", 200, []string{"Explanation of", "explain.", `class="final"`}},
+		{"POST", "/demo/explain", "q=" + url.QueryEscape("421 4.7.0 Try again later"), 200, []string{"Explanation of", "Not stored and not linkable"}},
+		{"POST", "/demo/preflight", "from=news%40healthy.example&ips=81.2.69.160", 501, []string{"preflight is not available in this build"}},
+		{"GET", "/demo/check/exa%20mple.com", "", 400, []string{"cannot appear in a host name"}},
+		{"GET", "/demo/explain", "", 303, nil},
+	} {
+		var r response
+		if tc.method == "GET" {
+			r = get(t, hs.URL+tc.path)
+		} else {
+			r = do(t, "POST", hs.URL+tc.path, "application/x-www-form-urlencoded", strings.NewReader(tc.body))
+		}
+		if r.status != tc.status {
+			t.Errorf("%s %s: %d, want %d: %.300s", tc.method, tc.path, r.status, tc.status, r.body)
+			continue
+		}
+		contains(t, tc.path, r.body, tc.wants...)
+	}
+}

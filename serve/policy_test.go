@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -240,3 +241,52 @@ type countedConn struct {
 }
 
 func (c *countedConn) Close() error { c.onClose(); return nil }
+
+// TestClientKey: the rate limit's client is the connection's address, or
+// behind a trusted proxy the last untrusted X-Forwarded-For hop; an IPv6
+// client is its /64.
+func TestClientKey(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for _, tc := range []struct {
+		remote, xff, want string
+	}{
+		{"198.51.100.7:5000", "", "198.51.100.7"},
+		{"198.51.100.7:5000", "203.0.113.5", "198.51.100.7"}, // not from a trusted proxy: XFF is ignored
+		{"10.0.0.1:5000", "203.0.113.5", "203.0.113.5"},
+		{"10.0.0.1:5000", "192.0.2.1, 203.0.113.5, 10.0.0.2", "203.0.113.5"},
+		{"10.0.0.1:5000", "garbage", "10.0.0.1"},
+		{"[2001:db8:1:2:3::4]:5000", "", "2001:db8:1:2::/64"},
+	} {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.RemoteAddr = tc.remote
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
+		}
+		if got := clientKey(r, trusted); got != tc.want {
+			t.Errorf("%s %q: %q, want %q", tc.remote, tc.xff, got, tc.want)
+		}
+	}
+}
+
+// TestClientRates: a burst, then one token per period; clients apart.
+func TestClientRates(t *testing.T) {
+	c := newClientRates(60, 2) // one a second
+	now := time.Now()
+	for i := 0; i < 2; i++ {
+		if _, ok := c.allow("a", now); !ok {
+			t.Fatalf("burst request %d refused", i)
+		}
+	}
+	if wait, ok := c.allow("a", now); ok || wait <= 0 || wait > time.Second {
+		t.Errorf("over the burst: %v %v", wait, ok)
+	}
+	if _, ok := c.allow("b", now); !ok {
+		t.Error("another client was limited")
+	}
+	if _, ok := c.allow("a", now.Add(1100*time.Millisecond)); !ok {
+		t.Error("no token after a second")
+	}
+	if _, ok := newClientRates(0, 1).allow("a", now); !ok {
+		t.Error("no limit refused")
+	}
+}
