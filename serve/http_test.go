@@ -403,3 +403,17 @@ func TestResultPages(t *testing.T) {
 		contains(t, tc.path, r.body, tc.wants...)
 	}
 }
+
+// TestDemoPrivateMX: in the sealed demo world, as on the internet, an MX
+// host at a private address is reported and not probed.
+func TestDemoPrivateMX(t *testing.T) {
+	_, hs := demo(t, false, nil)
+	r := get(t, hs.URL+"/demo/api/v1/check?domain=broken.example&only=smtp")
+	var rep report.Report
+	if err := json.Unmarshal([]byte(r.body), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Find("smtp.skipped-addresses")) != 1 || strings.Contains(r.body, "no server at 10.20.30.40") {
+		t.Errorf("private MX: %v", ids(&rep))
+	}
+}

@@ -41,12 +41,16 @@ type job struct {
 // worldEnv is a world as the server uses it: its policy and its guarded
 // dialer.
 type worldEnv struct {
-	w       *World
-	base    string // URL prefix of the world's pages: "" or "/demo"
-	p       policy
-	dial    dialFunc
-	version string
-	now     func() time.Time
+	w    *World
+	base string // URL prefix of the world's pages: "" or "/demo"
+	p    policy
+	// probePrivate lets a domain check connect to MX and MTA-STS hosts at
+	// special-use addresses (--allow-private only: a sealed world's checks
+	// skip them as they would on the internet).
+	probePrivate bool
+	dial         dialFunc
+	version      string
+	now          func() time.Time
 }
 
 // resolver is a fresh client for one report (its own cache and trace),
@@ -83,10 +87,10 @@ func (e *worldEnv) checkJob(req checkRequest) job {
 			if err != nil {
 				return nil, err
 			}
-			hc := httpsfetch.NewClient(httpsfetch.Options{Resolver: res, Dial: e.dial, RootCAs: e.w.RootCAs, AllowSpecialUse: e.p.allowPrivate})
+			hc := httpsfetch.NewClient(httpsfetch.Options{Resolver: res, Dial: e.dial, RootCAs: e.w.RootCAs, AllowSpecialUse: e.probePrivate})
 			defer hc.CloseIdleConnections()
 			cfg.Resolver, cfg.Dial, cfg.HTTPClient, cfg.Version = res, e.dial, hc, e.version
-			cfg.SMTP.AllowSpecialUse = e.p.allowPrivate
+			cfg.SMTP.AllowSpecialUse = e.probePrivate
 			if e.w.RootCAs != nil {
 				cfg.SMTP.TLS.RootCAs = e.w.RootCAs
 			}

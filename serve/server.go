@@ -130,7 +130,7 @@ func (s *Server) env(w *World, base string) *worldEnv {
 	if dial == nil {
 		dial = netguard.Dial
 	}
-	return &worldEnv{w: w, base: base, p: p, dial: guardedDial(dial, p, s.locks), version: s.o.Version, now: s.o.Now}
+	return &worldEnv{w: w, base: base, p: p, probePrivate: s.o.AllowPrivate, dial: guardedDial(dial, p, s.locks), version: s.o.Version, now: s.o.Now}
 }
 
 // Handler is the whole site, with its security headers and deadlines.
