@@ -48,7 +48,7 @@ func (s *Server) apiExplain(w http.ResponseWriter, r *http.Request, e *worldEnv)
 // explainInputOf reads what to explain from a form or a raw body.
 func (s *Server) explainInputOf(w http.ResponseWriter, r *http.Request, textField, fileField string) (*upload, *reqError) {
 	if isForm(r) {
-		fields, file, rerr := readForm(r, w, s.o.MaxUpload, textField, fileField)
+		fields, file, rerr := s.readForm(r, w, textField, fileField)
 		if rerr != nil {
 			return nil, rerr
 		}
@@ -60,7 +60,7 @@ func (s *Server) explainInputOf(w http.ResponseWriter, r *http.Request, textFiel
 		}
 		return nil, badRequest("nothing to explain: paste a reply, a log excerpt or a bounce, or upload a message")
 	}
-	b, rerr := readBody(r, w, s.o.MaxUpload)
+	b, rerr := s.readBody(r, w)
 	if rerr != nil {
 		return nil, rerr
 	}

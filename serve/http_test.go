@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -415,5 +416,21 @@ func TestDemoPrivateMX(t *testing.T) {
 	}
 	if len(rep.Find("smtp.skipped-addresses")) != 1 || strings.Contains(r.body, "no server at 10.20.30.40") {
 		t.Errorf("private MX: %v", ids(&rep))
+	}
+}
+
+// TestSlowUpload: a body that trickles in is cut at the deadline.
+func TestSlowUpload(t *testing.T) {
+	_, hs := demo(t, false, func(o *serve.Options) { o.Timeout = time.Second })
+	pr, pw := io.Pipe()
+	go func() {
+		pw.Write([]byte("550 5.1.1 "))
+		time.Sleep(3 * time.Second)
+		pw.Close()
+	}()
+	started := time.Now()
+	r := do(t, "POST", hs.URL+"/demo/api/v1/explain", "text/plain", pr)
+	if r.status != http.StatusRequestTimeout || time.Since(started) > 2500*time.Millisecond {
+		t.Errorf("%d after %v: %s", r.status, time.Since(started), r.body)
 	}
 }

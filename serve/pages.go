@@ -91,7 +91,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, rerr *reqErro
 // belongs: a result page with a shareable GET URL (303 See Other), or,
 // for a long pasted text or an upload, its explanation at once.
 func (s *Server) route(w http.ResponseWriter, r *http.Request, e *worldEnv) {
-	fields, file, rerr := readForm(r, w, s.o.MaxUpload, "q", "eml")
+	fields, file, rerr := s.readForm(r, w, "q", "eml")
 	if rerr != nil {
 		s.fail(w, r, pageOutput, rerr)
 		return

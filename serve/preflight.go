@@ -96,7 +96,7 @@ func (s *Server) apiPreflight(w http.ResponseWriter, r *http.Request, e *worldEn
 
 // preflightForm reads the preflight form: from, ips and a message upload.
 func (s *Server) preflightForm(w http.ResponseWriter, r *http.Request, e *worldEnv) (job, *reqError) {
-	fields, file, rerr := readForm(r, w, s.o.MaxUpload, "from", "message")
+	fields, file, rerr := s.readForm(r, w, "from", "message")
 	if rerr != nil {
 		return job{}, rerr
 	}

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -174,7 +175,31 @@ func tooLarge(limit int64) *reqError {
 }
 
 // readForm reads a multipart (or urlencoded) form's text field and file
-// field, each up to limit octets, without spilling to disk.
+// field, each up to the upload limit, without spilling to disk, before the
+// request's deadline.
+func (s *Server) readForm(r *http.Request, w http.ResponseWriter, textField, fileField string) (map[string]string, *upload, *reqError) {
+	defer s.bodyDeadline(w)()
+	return readForm(r, w, s.o.MaxUpload, textField, fileField)
+}
+
+// readBody reads a raw request body up to the upload limit, before the
+// request's deadline.
+func (s *Server) readBody(r *http.Request, w http.ResponseWriter) ([]byte, *reqError) {
+	defer s.bodyDeadline(w)()
+	return readBody(r, w, s.o.MaxUpload)
+}
+
+// bodyDeadline bounds the reading of a request body: a client that sends
+// it a byte at a time is cut at the request's deadline (the request's
+// context does not reach body reads). The deadline is lifted once the body
+// is read: the server's read of the connection after the body must not
+// cancel a report that runs longer.
+func (s *Server) bodyDeadline(w http.ResponseWriter) func() {
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.o.Timeout))
+	return func() { _ = rc.SetReadDeadline(time.Time{}) }
+}
+
 func readForm(r *http.Request, w http.ResponseWriter, limit int64, textField, fileField string) (fields map[string]string, file *upload, e *reqError) {
 	r.Body = http.MaxBytesReader(w, r.Body, 2*limit+1<<20)
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -222,6 +247,11 @@ func bodyError(err error, limit int64) *reqError {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return tooLarge(limit)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &reqError{status: http.StatusRequestTimeout, reason: "bad-request",
+			msg: "the request's body did not arrive before the deadline"}
 	}
 	return badRequest("reading the form: " + err.Error())
 }
