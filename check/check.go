@@ -49,6 +49,15 @@ type Config struct {
 	DKIM  DKIMOptions
 	SMTP  SMTPOptions
 	DNSBL DNSBLOptions
+
+	// OnPartDone, when set, is called as each part finishes, with the
+	// sections it produced (none for a part with nothing to say), so that
+	// a caller can show the report part by part while slower parts (an
+	// SMTP session waiting out its timeout) still run: mxray serve streams
+	// them to the browser. Calls are serialised, in the order the parts
+	// finish; the sections belong to the report Domain returns and must
+	// not be modified. The report itself is the same with or without it.
+	OnPartDone func(partID string, sections []report.Section)
 }
 
 // Part is one registered piece of the domain check.
@@ -174,6 +183,7 @@ func runParts(ctx context.Context, cfg Config, domain string, parts map[string]P
 	for _, id := range ids {
 		env.results[id] = &partResult{done: make(chan struct{}), enabled: enabled[id]}
 	}
+	partDone := serialised(cfg.OnPartDone)
 	var wg sync.WaitGroup
 	for _, id := range ids {
 		if !enabled[id] {
@@ -185,6 +195,8 @@ func runParts(ctx context.Context, cfg Config, domain string, parts map[string]P
 		go func() {
 			defer wg.Done()
 			defer close(res.done)
+			// After the recover below has turned a panic into a section.
+			defer func() { partDone(p.ID, res.sections) }()
 			defer func() {
 				if v := recover(); v != nil {
 					res.sections = []report.Section{{ID: p.ID, Title: p.ID, Findings: []report.Finding{{
@@ -213,6 +225,35 @@ func runParts(ctx context.Context, cfg Config, domain string, parts map[string]P
 	}
 	rep.Finish(env.Now())
 	return rep, nil
+}
+
+// serialised wraps an OnPartDone callback so that calls never overlap; a
+// nil callback becomes a no-op.
+func serialised(fn func(string, []report.Section)) func(string, []report.Section) {
+	if fn == nil {
+		return func(string, []report.Section) {}
+	}
+	var mu sync.Mutex
+	return func(id string, secs []report.Section) {
+		mu.Lock()
+		defer mu.Unlock()
+		fn(id, secs)
+	}
+}
+
+// EnabledParts lists, in report order, the parts a check with cfg's
+// Only and Skip runs: what a caller streaming the report (OnPartDone)
+// should wait for.
+func EnabledParts(cfg Config) []string {
+	ids := Parts()
+	en := selected(ids, cfg.Only, cfg.Skip)
+	out := ids[:0]
+	for _, id := range ids {
+		if en[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 func selected(ids, only, skip []string) map[string]bool {

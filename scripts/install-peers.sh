@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers mxray's tests talk to: Debian's Postfix, and
 # Debian's python3-dkim (dkimpy), an independent DKIM signer whose
-# signatures dnscheck/dkim/verify_test.go verifies.
+# signatures dnscheck/dkim/verify_test.go verifies, and Debian's Chromium for
+# the browser tests of the web page (serve/).
 #
 # The tests (probe/postfix_test.go) never use the system's Postfix instance:
 # each test run writes its own config_directory, queue_directory and
@@ -12,13 +13,17 @@
 # Postfix programs on the machine, and must not leave a daemon listening on
 # port 25.
 #
+# Chromium runs headless in the tests (serve/browser_test.go, through
+# chromedp), with a fresh profile per test; nothing is configured here.
+#
 # Idempotent: when the peers are already installed it checks the tools and
-# exits in well under a second. Needs root and Debian's package mirror for the
-# first run. Where a peer cannot be installed:
+# exits in well under a second. Needs root and Debian's package mirror for
+# the first run. Where a peer cannot be installed:
 #   - with CI=true in the environment it fails (exit 1): CI must test against
 #     the real peers;
 #   - elsewhere it prints a loud warning and exits 0; the real-peer tests then
-#     skip with "POSTFIX NOT AVAILABLE" or "PYTHON3-DKIM NOT AVAILABLE".
+#     skip with "POSTFIX NOT AVAILABLE", "PYTHON3-DKIM NOT AVAILABLE" or
+#     "CHROMIUM NOT AVAILABLE".
 set -euo pipefail
 
 say() { echo "install-peers: $*" >&2; }
@@ -67,6 +72,37 @@ install_python_dkim() {
 }
 
 install_python_dkim
+
+# Chromium for the browser tests (serve/browser_test.go, through chromedp).
+chromium_ready() {
+	command -v chromium >/dev/null 2>&1 && chromium --version >/dev/null 2>&1
+}
+
+install_chromium() {
+	if chromium_ready; then
+		say "$(chromium --version 2>/dev/null) already installed"
+		return 0
+	fi
+	if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+		warn_unavailable CHROMIUM serve/browser_test.go "not installed, and this is not root on Debian"
+		return 0
+	fi
+	say "installing Chromium from Debian"
+	if ! { DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 -qq update &&
+		DEBIAN_FRONTEND=noninteractive apt-get -o Acquire::Retries=3 -qq -y --no-install-recommends \
+			install chromium fonts-dejavu-core </dev/null >/dev/null; }; then
+		warn_unavailable CHROMIUM serve/browser_test.go "apt-get install chromium failed"
+		return 0
+	fi
+	if ! chromium_ready; then
+		warn_unavailable CHROMIUM serve/browser_test.go "chromium installed, but 'chromium --version' fails"
+		return 0
+	fi
+	say "$(chromium --version 2>/dev/null) installed"
+}
+
+# Both before Postfix: the Postfix part below ends the script when it is done.
+install_chromium
 
 postfix_ready() {
 	[ -x /usr/sbin/postfix ] && [ -x /usr/sbin/postconf ] && [ -x /usr/sbin/postqueue ] &&

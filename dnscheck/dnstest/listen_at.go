@@ -10,13 +10,12 @@ package dnstest
 import (
 	"fmt"
 	"net"
-	"testing"
 )
 
 // StartAt is Start on a fixed address ("127.0.1.53:53"), UDP and TCP. It
 // fails the test when the address cannot be bound and stops the server when
 // the test ends.
-func StartAt(t testing.TB, addr, zone string) *Server {
+func StartAt(t TB, addr, zone string) *Server {
 	t.Helper()
 	s, err := NewAt(addr, zone)
 	if err != nil {
@@ -26,7 +25,7 @@ func StartAt(t testing.TB, addr, zone string) *Server {
 	return s
 }
 
-// NewAt is StartAt without a testing.TB. The address must carry an explicit
+// NewAt is StartAt without a test. The address must carry an explicit
 // port; a port of 0 picks a free one, but the UDP and TCP ports may then
 // differ — use New for that.
 func NewAt(addr, zone string) (*Server, error) {

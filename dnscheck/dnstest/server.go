@@ -23,11 +23,20 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 )
+
+// TB is the part of testing.TB the server uses; *testing.T and *testing.B
+// satisfy it. The package does not import testing, so that a program
+// (mxray demo) can serve a world with New without linking the test
+// framework.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
 
 // Fault is an injected misbehaviour for one name (and type).
 type Fault struct {
@@ -64,7 +73,7 @@ type faultKey struct {
 // master-file syntax; relative names are relative to "." unless $ORIGIN says
 // otherwise. It fails the test on a syntax error and stops the server when
 // the test ends.
-func Start(t testing.TB, zone string) *Server {
+func Start(t TB, zone string) *Server {
 	t.Helper()
 	s, err := New(zone)
 	if err != nil {
@@ -74,7 +83,8 @@ func Start(t testing.TB, zone string) *Server {
 	return s
 }
 
-// New is Start without a testing.TB, for benchmarks' helpers and fuzzers.
+// New is Start without a test, for benchmarks' helpers, fuzzers and
+// mxray demo; Close stops it.
 func New(zone string) (*Server, error) {
 	s, err := newServer(zone)
 	if err != nil {
@@ -216,6 +226,12 @@ func (s *Server) listen() error {
 // serve2 serves UDP and TCP on the two listeners and returns once both run.
 func (s *Server) serve2(pc net.PacketConn, l net.Listener) {
 	s.Addr = l.Addr().String()
+	// A burst of concurrent checks (serve's 100-probe benchmark) sends
+	// thousands of queries at once; the default receive buffer (~200 KB)
+	// drops some, and each drop costs the client a whole attempt timeout.
+	if u, ok := pc.(*net.UDPConn); ok {
+		_ = u.SetReadBuffer(4 << 20)
+	}
 	s.udp = &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(s.serveUDP)}
 	s.tcp = &dns.Server{Listener: l, Handler: dns.HandlerFunc(s.serveTCP)}
 	started := make(chan struct{}, 2)

@@ -9,7 +9,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 
 	"github.com/emersion/go-sasl"
@@ -61,10 +60,24 @@ type Server struct {
 }
 
 // Start runs a go-smtp fake on 127.0.0.1 until the test ends.
-func Start(t testing.TB, opt Options) *Server {
+func Start(t TB, opt Options) *Server {
 	t.Helper()
+	s, err := New(opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// New is Start without a test: the fake runs on 127.0.0.1 until Close.
+// mxray demo serves its embedded world with it.
+func New(opt Options) (*Server, error) {
 	if opt.Domain == "" {
 		opt.Domain = "mx.test"
+	}
+	if opt.Implicit && opt.TLS == nil {
+		return nil, errors.New("smtptest: Implicit needs TLS")
 	}
 	rec := &Recorder{}
 	be := &backend{opt: opt, rec: rec}
@@ -85,23 +98,22 @@ func Start(t testing.TB, opt Options) *Server {
 	var l net.Listener
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	addr := l.Addr().String()
 	if opt.ReplyDelay > 0 {
 		l = &delayListener{Listener: l, delay: opt.ReplyDelay}
 	}
 	if opt.Implicit {
-		if opt.TLS == nil {
-			t.Fatal("smtptest: Implicit needs TLS")
-		}
 		l = tls.NewListener(l, opt.TLS)
 		s.TLSConfig = nil // no STARTTLS inside implicit TLS
 	}
 	go func() { _ = s.Serve(l) }()
-	t.Cleanup(func() { _ = s.Close() })
-	return &Server{Addr: addr, Rec: rec, srv: s}
+	return &Server{Addr: addr, Rec: rec, srv: s}, nil
 }
+
+// Close stops the fake and closes its connections.
+func (s *Server) Close() { _ = s.srv.Close() }
 
 type discardLogger struct{}
 

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -150,7 +149,7 @@ type RawServer struct {
 
 // StartRaw serves script on every connection accepted on 127.0.0.1 until
 // the test ends; the connection is closed when script returns.
-func StartRaw(t testing.TB, script func(c *RawConn)) *RawServer {
+func StartRaw(t TB, script func(c *RawConn)) *RawServer {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

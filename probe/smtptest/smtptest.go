@@ -22,8 +22,18 @@ import (
 	"net"
 	"strings"
 	"sync"
-	"testing"
 )
+
+// TB is the part of testing.TB the fakes use; *testing.T and *testing.B
+// satisfy it. The package does not import testing, so that a program
+// (mxray demo) can run the fakes (New, BuildPKI) without linking the test
+// framework.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Errorf(format string, args ...any)
+	Cleanup(func())
+}
 
 // Recorder keeps every command line received by one fake server.
 type Recorder struct {
@@ -76,7 +86,7 @@ func (r *Recorder) Message() (string, bool) {
 }
 
 // AssertNoMessage fails t if any recorder saw DATA, BDAT or a message.
-func AssertNoMessage(t testing.TB, recs ...*Recorder) {
+func AssertNoMessage(t TB, recs ...*Recorder) {
 	t.Helper()
 	for _, r := range recs {
 		if r == nil {
@@ -103,7 +113,7 @@ func Router(routes map[string]string) func(ctx context.Context, network, addr st
 
 // ClosedAddr returns a loopback address where nothing listens (connection
 // refused).
-func ClosedAddr(t testing.TB) string {
+func ClosedAddr(t TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
