@@ -28,11 +28,6 @@ import (
 	"github.com/mxray/mxray/serve"
 )
 
-// preflightForBrowser is the preflight the browser test runs. It is nil
-// until mxray preflight (issue 12) is wired into serve; then set it to the
-// same PreflightFunc cmd/mxray gives serve.Options.
-var preflightForBrowser serve.PreflightFunc
-
 // browser starts a headless Chromium for the test: as root it needs
 // --no-sandbox; without the background-networking flags it tries to reach
 // Google's services, and the host resolver rules make any name other
@@ -200,11 +195,8 @@ func TestBrowserExplainBounce(t *testing.T) {
 // TestBrowserPreflight: the preflight form runs a preflight and shows its
 // provider table.
 func TestBrowserPreflight(t *testing.T) {
-	if preflightForBrowser == nil {
-		t.Skip("preflight not wired: mxray preflight (issue 12) is not in this build; set preflightForBrowser to enable this test")
-	}
 	ctx := browser(t)
-	_, hs := demo(t, false, func(o *serve.Options) { o.Preflight = preflightForBrowser })
+	_, hs := demo(t, false, nil)
 	must(t, chromedp.Do(ctx,
 		chromedp.Navigate(hs.URL+"/demo/preflight"),
 		chromedp.SetValue(chromedp.CSS("#from"), "news@healthy.example"),

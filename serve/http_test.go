@@ -223,8 +223,12 @@ func TestAPI(t *testing.T) {
 		t.Errorf("empty explain: %d", r.status)
 	}
 	r = do(t, "POST", hs.URL+"/demo/api/v1/preflight", "application/x-www-form-urlencoded", strings.NewReader("from=news%40healthy.example&ips=81.2.69.160"))
-	if r.status != http.StatusNotImplemented || !strings.Contains(r.body, "not available in this build") {
-		t.Errorf("preflight without a PreflightFunc: %d %s", r.status, r.body)
+	if r.status != http.StatusOK || !strings.Contains(r.body, `"requirements"`) || !strings.Contains(r.body, `"command": "preflight"`) {
+		t.Errorf("preflight: %d %s", r.status, r.body)
+	}
+	r = do(t, "POST", hs.URL+"/demo/api/v1/preflight", "application/x-www-form-urlencoded", strings.NewReader("from=news%40healthy.example"))
+	if r.status != http.StatusBadRequest || !strings.Contains(r.body, "sending IP") {
+		t.Errorf("preflight without an IP: %d %s", r.status, r.body)
 	}
 }
 
@@ -387,7 +391,7 @@ func TestResultPages(t *testing.T) {
 		{"GET", "/demo/blocklist/81.2.69.180,81.2.69.160", "", 200, []string{"Blocklists:", "Blocklist answers", "demo listing: 81.2.69.180 sent to spam traps", "dnsbl.listed", "dnsbl.not-listed"}},
 		{"GET", "/demo/explain?text=" + url.QueryEscape("550 5.7.1 <81.2.69.180> blocked using bl.mxray.example"), "", 200, []string{"Explanation of", "explain.", `class="final"`}},
 		{"POST", "/demo/explain", "q=" + url.QueryEscape("421 4.7.0 Try again later"), 200, []string{"Explanation of", "Not stored and not linkable"}},
-		{"POST", "/demo/preflight", "from=news%40healthy.example&ips=81.2.69.160", 501, []string{"preflight is not available in this build"}},
+		{"POST", "/demo/preflight", "from=news%40healthy.example&ips=81.2.69.160", 200, []string{"Preflight for", "Gmail", "Yahoo", "Microsoft", `class="final"`}},
 		{"GET", "/demo/check/exa%20mple.com", "", 400, []string{"cannot appear in a host name"}},
 		{"GET", "/demo/explain", "", 303, nil},
 	} {

@@ -75,8 +75,25 @@ type checkRequest struct {
 	sender     string
 }
 
-func (e *worldEnv) checkJob(req checkRequest) job {
+// checkConfig is the world's check template with what every report of
+// this world shares: the guarded dialer, the TLS roots, whether special-use
+// addresses may be dialed, the clock and the version. The resolver is set
+// per report.
+func (e *worldEnv) checkConfig() check.Config {
 	cfg := e.w.Check
+	cfg.Dial, cfg.Version = e.dial, e.version
+	cfg.SMTP.AllowSpecialUse = e.probePrivate
+	if e.w.RootCAs != nil {
+		cfg.SMTP.TLS.RootCAs = e.w.RootCAs
+	}
+	if e.now != nil {
+		cfg.Now = e.now
+	}
+	return cfg
+}
+
+func (e *worldEnv) checkJob(req checkRequest) job {
+	cfg := e.checkConfig()
 	if len(req.only)+len(req.skip) > 0 {
 		cfg.Only, cfg.Skip = req.only, req.skip
 	}
@@ -89,14 +106,7 @@ func (e *worldEnv) checkJob(req checkRequest) job {
 			}
 			hc := httpsfetch.NewClient(httpsfetch.Options{Resolver: res, Dial: e.dial, RootCAs: e.w.RootCAs, AllowSpecialUse: e.probePrivate})
 			defer hc.CloseIdleConnections()
-			cfg.Resolver, cfg.Dial, cfg.HTTPClient, cfg.Version = res, e.dial, hc, e.version
-			cfg.SMTP.AllowSpecialUse = e.probePrivate
-			if e.w.RootCAs != nil {
-				cfg.SMTP.TLS.RootCAs = e.w.RootCAs
-			}
-			if e.now != nil {
-				cfg.Now = e.now
-			}
+			cfg.Resolver, cfg.HTTPClient = res, hc
 			cfg.OnPartDone = emit
 			return check.Domain(ctx, cfg, req.domain)
 		}}

@@ -40,9 +40,8 @@ type page struct {
 	Title, Base, WorldName, Version string
 	DemoLink                        bool
 	// home
-	Examples       []ExampleDomain
-	MaxUploadMB    int64
-	PreflightReady bool
+	Examples    []ExampleDomain
+	MaxUploadMB int64
 	// result pages
 	Heading, Target, Share, JSON string
 	Parts                        []string
@@ -55,7 +54,7 @@ type link struct{ URL, Text string }
 
 func (s *Server) page(e *worldEnv, title string) page {
 	p := page{Title: title, Base: e.base, WorldName: e.w.Name, Version: s.o.Version,
-		DemoLink: s.demo != nil && e != s.demo, MaxUploadMB: s.o.MaxUpload >> 20, PreflightReady: s.o.Preflight != nil}
+		DemoLink: s.demo != nil && e != s.demo, MaxUploadMB: s.o.MaxUpload >> 20}
 	return p
 }
 

@@ -1,10 +1,8 @@
 package serve
 
-// The seam for `mxray preflight` (issue 12): the bulk-sender rules of
-// Gmail, Yahoo and Microsoft for a sending domain, its IPs and a sample
-// message. The preflight package is built elsewhere; until a
-// PreflightFunc is given in Options, the form and the API answer 501 and
-// never show a result nobody observed.
+// `mxray preflight` on the web: the bulk-sender rules of Gmail, Yahoo and
+// Microsoft for a sending domain, its IPs and a sample message, run by the
+// preflight package with the world's guarded resolver and dialer.
 
 import (
 	"context"
@@ -14,7 +12,9 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/preflight"
 	"github.com/mxray/mxray/report"
 )
 
@@ -29,27 +29,42 @@ type PreflightRequest struct {
 }
 
 // PreflightEnv is the world a preflight looks at, as the server sets it
-// up for one request: its guarded resolver and dialer.
+// up for one request: its guarded resolver and dialer, and the world's
+// check template (blocklist selection, SMTP TLS roots and EHLO name, whether
+// special-use addresses may be dialed).
 type PreflightEnv struct {
 	Resolver dnscheck.Resolver
 	Dial     func(ctx context.Context, network, address string) (net.Conn, error)
 	Version  string
+	Check    check.Config
 }
 
 // PreflightFunc runs a preflight and returns its report (command
-// "preflight"; the provider table as a section's Detail).
+// "preflight", with the provider table in Requirements).
 type PreflightFunc func(ctx context.Context, env PreflightEnv, req PreflightRequest) (*report.Report, error)
 
-// errNoPreflight is the answer while no PreflightFunc is wired in.
-var errNoPreflight = &reqError{status: http.StatusNotImplemented, reason: "not-implemented",
-	msg: "preflight is not available in this build of mxray"}
+// RunPreflight is the PreflightFunc of the product: preflight.Run with the
+// request's campaign. The bulk rules apply (no volume is asked for), and the
+// recipients' SIZE sessions are not run: the form takes no recipient list.
+func RunPreflight(ctx context.Context, env PreflightEnv, req PreflightRequest) (*report.Report, error) {
+	cfg := preflight.Config{Resolver: env.Resolver, Version: env.Version, Now: env.Check.Now,
+		DNSBL: env.Check.DNSBL.Selection, DNSBLConcurrency: env.Check.DNSBL.Concurrency,
+		SMTP: preflight.SMTPOptions{Skip: true, Dial: env.Dial, HELO: env.Check.SMTP.HELO,
+			AllowSpecialUse: env.Check.SMTP.AllowSpecialUse, TLS: env.Check.SMTP.TLS}}
+	opt := preflight.Options{From: req.From, IPs: req.IPs, Message: req.Message, Volume: -1}
+	if req.Message != nil {
+		opt.MessageName = "uploaded message"
+	}
+	out, err := preflight.Run(ctx, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	return out.Report, nil
+}
 
 // preflightJob reads a preflight request from form fields (from, ips)
 // and an optional message.
 func (s *Server) preflightJob(e *worldEnv, from, ips string, message []byte) (job, *reqError) {
-	if s.o.Preflight == nil {
-		return job{}, errNoPreflight
-	}
 	req := PreflightRequest{From: strings.TrimSpace(from), Message: message}
 	at := strings.LastIndexByte(req.From, '@')
 	if at <= 0 {
@@ -72,6 +87,9 @@ func (s *Server) preflightJob(e *worldEnv, from, ips string, message []byte) (jo
 		}
 		req.IPs = append(req.IPs, a.Unmap())
 	}
+	if len(req.IPs) == 0 {
+		return job{}, badRequest("give at least one sending IP address")
+	}
 	if len(req.IPs) > maxTargets {
 		return job{}, badRequest(fmt.Sprintf("%d sending IPs; at most %d", len(req.IPs), maxTargets))
 	}
@@ -81,7 +99,7 @@ func (s *Server) preflightJob(e *worldEnv, from, ips string, message []byte) (jo
 			if err != nil {
 				return nil, err
 			}
-			rep, err := s.o.Preflight(ctx, PreflightEnv{Resolver: res, Dial: e.dial, Version: e.version}, req)
+			rep, err := s.o.Preflight(ctx, PreflightEnv{Resolver: res, Dial: e.dial, Version: e.version, Check: e.checkConfig()}, req)
 			if err == nil {
 				emit("preflight", rep.Sections)
 			}

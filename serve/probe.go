@@ -95,7 +95,7 @@ func (s *Server) writeProbe(w http.ResponseWriter, r *http.Request, j job) {
 	header(bw, "probe_duration_seconds", "gauge", "How long the probe took to complete, in seconds.")
 	fmt.Fprintf(bw, "probe_duration_seconds %s\n", strconv.FormatFloat(took.Seconds(), 'f', -1, 64))
 	_ = bw.Flush()
-	if err == nil && s.o.WritePrometheus != nil {
+	if err == nil {
 		if werr := s.o.WritePrometheus(&body, rep); werr != nil {
 			s.fail(w, r, probeOutput, &reqError{status: http.StatusInternalServerError, msg: "rendering the metrics: " + werr.Error(), reason: "internal"})
 			return

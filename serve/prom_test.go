@@ -69,6 +69,14 @@ func TestProbe(t *testing.T) {
 		if d := gauge(t, fams, "probe_duration_seconds"); d <= 0 || d > 60 {
 			t.Errorf("%s %s: probe_duration_seconds %v", tc.module, tc.target, d)
 		}
+		// The report's own metrics follow, from the --format prometheus
+		// renderer: the same verdict, told by mxray_check_success.
+		if got := gauge(t, fams, "mxray_check_success"); got != tc.success {
+			t.Errorf("%s %s: mxray_check_success %v, want %v", tc.module, tc.target, got, tc.success)
+		}
+		if _, ok := fams["mxray_findings"]; !ok {
+			t.Errorf("%s %s: no mxray_findings in\n%s", tc.module, tc.target, r.body)
+		}
 	}
 	for _, bad := range []string{"/demo/probe?module=http&target=healthy.example", "/demo/probe?module=check", "/demo/probe?target=bad..name"} {
 		if r := get(t, hs.URL+bad); r.status != 400 {

@@ -8,6 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mxray/mxray/preflight"
+	"github.com/mxray/mxray/preflight/msgcheck"
 )
 
 // output is the form of an answer.
@@ -168,6 +171,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, out output, e *req
 func errorStatus(err error) *reqError {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &reqError{status: http.StatusGatewayTimeout, msg: err.Error(), reason: "timeout"}
+	}
+	if errors.Is(err, preflight.ErrOptions) || errors.Is(err, msgcheck.ErrNotMessage) {
+		return badRequest(err.Error()) // the campaign or the uploaded message, as given
 	}
 	return &reqError{status: http.StatusInternalServerError, msg: err.Error(), reason: "internal"}
 }

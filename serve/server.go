@@ -44,12 +44,12 @@ type Options struct {
 	// MaxUpload bounds a pasted text or uploaded message (default 10 MB).
 	MaxUpload int64
 	Version   string
-	// Preflight runs `mxray preflight` (issue 12); nil: the preflight form
-	// and API answer 501 Not Implemented.
+	// Preflight runs `mxray preflight` for the preflight form and API;
+	// nil: RunPreflight. Tests replace it.
 	Preflight PreflightFunc
-	// WritePrometheus renders the mxray_* metrics of reports (the
-	// `--format prometheus` renderer); nil: /probe gives probe_success and
-	// probe_duration_seconds only.
+	// WritePrometheus renders the mxray_* metrics of /probe's report; nil:
+	// report.WritePrometheus, the renderer of --format prometheus. Tests
+	// replace it.
 	WritePrometheus func(w io.Writer, reps ...*report.Report) error
 	// ErrorLog receives the HTTP server's own errors; nil: discarded.
 	ErrorLog *log.Logger
@@ -91,6 +91,12 @@ func New(o Options) (*Server, error) {
 	}
 	if o.MaxUpload <= 0 {
 		o.MaxUpload = MaxUpload
+	}
+	if o.Preflight == nil {
+		o.Preflight = RunPreflight
+	}
+	if o.WritePrometheus == nil {
+		o.WritePrometheus = report.WritePrometheus
 	}
 	names, prefixes, err := parseAllowTargets(o.AllowTargets)
 	if err != nil {

@@ -192,11 +192,44 @@ type summaryView struct {
 	Took     string
 	Exit     int
 	Trace    []report.Query
+	// Requirements is the provider table of a preflight.
+	Requirements []requirementView
+}
+
+// requirementView is one row of the provider table, with the severity
+// class its status is shown in.
+type requirementView struct {
+	report.Requirement
+	Class string
+	Reply string
+}
+
+// viewRequirements shows pass as ok, fail as failure, unknown as unknown
+// and manual (only the sender can see it) as info.
+func viewRequirements(reqs []report.Requirement) []requirementView {
+	var out []requirementView
+	for _, q := range reqs {
+		v := requirementView{Requirement: q, Class: "info"}
+		switch q.Status {
+		case report.ReqPass:
+			v.Class = "ok"
+		case report.ReqFail:
+			v.Class = "failure"
+		case report.ReqUnknown:
+			v.Class = "unknown"
+		}
+		if q.Reply != nil {
+			v.Reply = q.Reply.String()
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func viewSummary(rep *report.Report) summaryView {
 	c := rep.Summary
-	v := summaryView{Counts: c, Took: time.Duration(rep.Duration).Round(time.Millisecond).String(), Exit: rep.ExitCode(), Trace: rep.Trace}
+	v := summaryView{Counts: c, Took: time.Duration(rep.Duration).Round(time.Millisecond).String(), Exit: rep.ExitCode(), Trace: rep.Trace,
+		Requirements: viewRequirements(rep.Requirements)}
 	switch v.Exit {
 	case report.ExitFailure:
 		v.Worst, v.Headline = "failure", plural(c.Failure, "failure")+" found"
