@@ -44,6 +44,10 @@ type SMTPOptions struct {
 	TLS probe.TLSOptions
 	// Timeouts and limits of each session; zero: probe's defaults.
 	ConnectTimeout, GreetingTimeout, CommandTimeout, SessionTimeout time.Duration
+	// Locks keeps one connection per IP at a time. Checks that share one
+	// (a --domains run, a server) never probe an address twice at once.
+	// nil: each check has its own.
+	Locks *IPLocks
 	// AllowSpecialUse probes MX addresses that are private, loopback or
 	// documentation addresses (tests route them to fakes). By default they
 	// are not dialed: a public MX pointing there is already reported by
@@ -59,27 +63,6 @@ type SMTPResult struct {
 
 func init() {
 	Register(Part{ID: "smtp", Order: 80, Run: runSMTP})
-}
-
-// ipLocks gives one connection per IP at a time.
-type ipLocks struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
-}
-
-func (l *ipLocks) lock(ip string) func() {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]*sync.Mutex{}
-	}
-	m, ok := l.m[ip]
-	if !ok {
-		m = &sync.Mutex{}
-		l.m[ip] = m
-	}
-	l.mu.Unlock()
-	m.Lock()
-	return m.Unlock
 }
 
 func (env *Env) probeConfig(domain string) probe.Config {
@@ -104,7 +87,10 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 		return []report.Section{sec}, nil
 	}
 	res := &SMTPResult{}
-	locks := &ipLocks{}
+	locks := env.Config.SMTP.Locks
+	if locks == nil {
+		locks = &IPLocks{}
+	}
 	jobs, skipped := env.mxJobs(mx)
 	if len(jobs) == 0 {
 		sec.Add(nothingToProbe(mx, skipped))
@@ -196,7 +182,7 @@ func (env *Env) awaitDANE(ctx context.Context) func() *dane.Result {
 // probeMXHosts starts the port-25 sessions: one goroutine per host, the
 // addresses of a host one after the other, one connection per IP at a
 // time. The results, per host, are complete once wait returns.
-func (env *Env) probeMXHosts(ctx context.Context, locks *ipLocks, jobs [][]mxJob) (results [][]mxRun, wait func()) {
+func (env *Env) probeMXHosts(ctx context.Context, locks *IPLocks, jobs [][]mxJob) (results [][]mxRun, wait func()) {
 	results = make([][]mxRun, len(jobs))
 	var wg sync.WaitGroup
 	for hi, hj := range jobs {
@@ -204,14 +190,28 @@ func (env *Env) probeMXHosts(ctx context.Context, locks *ipLocks, jobs [][]mxJob
 		go func() {
 			defer wg.Done()
 			for _, j := range hj {
-				unlock := locks.lock(j.addr.String())
-				s := probe.DryRun(ctx, env.probeConfig(env.Domain), probe.Target{Host: j.host.Name, Addr: net.JoinHostPort(j.addr.String(), "25")})
-				unlock()
+				t := probe.Target{Host: j.host.Name, Addr: net.JoinHostPort(j.addr.String(), "25")}
+				s := env.dryRunLocked(ctx, locks, env.probeConfig(env.Domain), t, j.addr.String())
 				results[hi] = append(results[hi], mxRun{s, j})
 			}
 		}()
 	}
 	return results, wg.Wait
+}
+
+// dryRunLocked runs one session while holding ip's slot. A deadline that
+// ends the wait for the slot (another check's session to the same address
+// ran long) ends the session as canceled, before any connection.
+func (env *Env) dryRunLocked(ctx context.Context, locks *IPLocks, cfg probe.Config, t probe.Target, ip string) *probe.Session {
+	unlock, err := locks.Lock(ctx, ip)
+	if err != nil {
+		_, p, _ := net.SplitHostPort(t.Addr)
+		port, _ := strconv.Atoi(p)
+		return &probe.Session{Host: t.Host, Addr: t.Addr, Port: port, Mode: cfg.Mode, Status: probe.StatusCanceled,
+			Detail: "not probed: the deadline came while another session to " + ip + " ran (one connection per address at a time)"}
+	}
+	defer unlock()
+	return probe.DryRun(ctx, cfg, t)
 }
 
 // mxSessionFindings judges the port-25 sessions in host order, records
@@ -419,7 +419,7 @@ type submissionTarget struct {
 // implicit TLS (RFC 8314), on the hosts of _submission._tcp and
 // _submissions._tcp SRV records (RFC 6186 §3.1) or --submission. It never
 // authenticates: no credentials are tried.
-func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResult) []report.Section {
+func (env *Env) runSubmission(ctx context.Context, locks *IPLocks, res *SMTPResult) []report.Section {
 	sec := report.Section{ID: "submission", Title: "Mail submission (ports 587 and 465)"}
 	targets, srvEvidence, lookupFailures := env.srvSubmissionTargets(ctx)
 	sec.Add(lookupFailures...)
@@ -514,7 +514,7 @@ func (env *Env) noSubmission(srvEvidence []string) report.Finding {
 
 // probeSubmission runs one session per target, all at once (the IP
 // locks keep one connection per address).
-func (env *Env) probeSubmission(ctx context.Context, locks *ipLocks, targets []submissionTarget) []*probe.Session {
+func (env *Env) probeSubmission(ctx context.Context, locks *IPLocks, targets []submissionTarget) []*probe.Session {
 	sessions := make([]*probe.Session, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -528,7 +528,7 @@ func (env *Env) probeSubmission(ctx context.Context, locks *ipLocks, targets []s
 	return sessions
 }
 
-func (env *Env) submissionSession(ctx context.Context, locks *ipLocks, t submissionTarget) *probe.Session {
+func (env *Env) submissionSession(ctx context.Context, locks *IPLocks, t submissionTarget) *probe.Session {
 	cfg := env.probeConfig("")
 	cfg.NoMail = true
 	cfg.Mode = probe.ModeSTARTTLS
@@ -555,7 +555,5 @@ func (env *Env) submissionSession(ctx context.Context, locks *ipLocks, t submiss
 				Detail: "not probed: " + addr + " is not a public address (" + why + ")"}
 		}
 	}
-	unlock := locks.lock(addr)
-	defer unlock()
-	return probe.DryRun(ctx, cfg, probe.Target{Host: t.host, Addr: net.JoinHostPort(addr, strconv.Itoa(t.port))})
+	return env.dryRunLocked(ctx, locks, cfg, probe.Target{Host: t.host, Addr: net.JoinHostPort(addr, strconv.Itoa(t.port))}, addr)
 }

@@ -114,7 +114,11 @@ func (s *Session) earlyEndFindings(f mk) []report.Finding {
 		x.Fix = "check from another network; if it fails there too, start the mail server or open the port in its firewall"
 		return []report.Finding{x}
 	case StatusCanceled:
-		return []report.Finding{f("smtp.canceled", report.Unknown, "the session was canceled before it ended")}
+		x := f("smtp.canceled", report.Unknown, "the session was canceled before it ended")
+		if s.Detail != "" {
+			x.Evidence = []string{s.Detail}
+		}
+		return []report.Finding{x}
 	case StatusGreetingTimeout:
 		x := f("smtp.greeting-timeout", report.Unknown, "the server accepted the connection but sent no complete greeting in time")
 		x.Evidence = append([]string{s.Detail}, s.Transcript()...)
