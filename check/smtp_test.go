@@ -318,7 +318,7 @@ func TestSMTPReachability(t *testing.T) {
 		name     string
 		mx1, mx2 func(*testing.T) string
 		want     map[string][]report.Severity // finding id → severities, in host order
-		worst    report.Severity // of the smtp section (the mx part judges the documentation addresses on its own)
+		worst    report.Severity              // of the smtp section (the mx part judges the documentation addresses on its own)
 	}{
 		{"every host refuses", refused, refused, map[string][]report.Severity{
 			"smtp.connection-refused": {report.Failure, report.Failure},
