@@ -121,6 +121,7 @@ type Client struct {
 	cache    *answerCache
 	trace    []report.Query
 	udp, tcp *dns.Client
+	sockets  udpPool
 	now      func() time.Time
 }
 
@@ -128,7 +129,7 @@ type Client struct {
 type Options struct {
 	AttemptTimeout time.Duration // default 3s
 	MaxInFlight    int           // default 64 queries in flight per client (a domain check with 20+ blocklists needs one round, not four)
-	// CacheEntries bounds the answer cache (default DefaultCacheEntries):
+	// CacheEntries bounds the answer cache (default DefaultCacheEntries, 10,000):
 	// a Client shared by a run over many domains stays in bounded memory.
 	CacheEntries int
 }
@@ -238,7 +239,7 @@ func (c *Client) Lookup(ctx context.Context, name string, qtype uint16) Answer {
 		c.mu.Unlock()
 		select {
 		case <-cl.done:
-			if log != nil && cl.origin != log {
+			if log != nil && cl.origin != log.id {
 				log.add(cachedQuery(cl.ans))
 			}
 			return cl.ans
@@ -324,7 +325,7 @@ func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16
 	defer cancel()
 	start := time.Now()
 	q := report.Query{Name: name, Type: dns.TypeToString[qtype], Server: server}
-	resp, _, err := c.udp.ExchangeContext(actx, m, server)
+	resp, err := c.exchangeUDP(actx, m, server)
 	if err == nil && resp.Truncated {
 		q.TCP = true
 		resp, _, err = c.tcp.ExchangeContext(actx, m, server)
@@ -355,6 +356,17 @@ func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16
 	}
 	c.record(ctx, q)
 	return ans, answerTTL(ans, resp)
+}
+
+// exchangeUDP sends m over one of the pooled UDP sockets to server.
+func (c *Client) exchangeUDP(ctx context.Context, m *dns.Msg, server string) (*dns.Msg, error) {
+	uc, err := c.sockets.get(ctx, c.udp, server)
+	if err != nil {
+		return nil, err
+	}
+	resp, _, err := c.udp.ExchangeWithConnContext(ctx, m, uc.Conn)
+	c.sockets.put(server, uc, err == nil)
+	return resp, err
 }
 
 // record keeps q in the lookup's TraceLog, or in the Client's trace.

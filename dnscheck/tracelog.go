@@ -3,6 +3,7 @@ package dnscheck
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/mxray/mxray/report"
 )
@@ -13,16 +14,28 @@ import (
 // TraceLog in the context of a lookup records the query there instead, and
 // records an answer served from another log's query as a cached entry.
 type TraceLog struct {
+	// id tells logs apart in the cache without keeping them alive there.
+	id      uint64
 	mu      sync.Mutex
 	queries []report.Query
 }
 
 type traceLogKey struct{}
 
+var traceLogIDs atomic.Uint64
+
 // WithTraceLog returns a context whose lookups are recorded in a new TraceLog.
 func WithTraceLog(ctx context.Context) (context.Context, *TraceLog) {
-	l := &TraceLog{}
+	l := &TraceLog{id: traceLogIDs.Add(1)}
 	return context.WithValue(ctx, traceLogKey{}, l), l
+}
+
+// idOf is the log's id, 0 for none.
+func (l *TraceLog) idOf() uint64 {
+	if l == nil {
+		return 0
+	}
+	return l.id
 }
 
 func traceLogOf(ctx context.Context) *TraceLog {

@@ -149,7 +149,7 @@ func (b *bulkFlags) inFlight() int {
 	case b.dnsInFlight > 0:
 		return b.dnsInFlight
 	case b.domains != "":
-		return 256
+		return check.BulkDNSInFlight
 	}
 	return 0
 }

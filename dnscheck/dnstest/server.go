@@ -55,6 +55,7 @@ type Server struct {
 	secure   []string
 	latency  time.Duration
 	queries  atomic.Int64
+	noLog    atomic.Bool
 	logMu    sync.Mutex
 	log      []string
 }
@@ -187,6 +188,10 @@ func (s *Server) Secure(zone string) {
 	s.secure = append(s.secure, dns.CanonicalName(zone))
 }
 
+// KeepLog turns the query log on (the default) or off: a benchmark that
+// sends a million queries needs the count, not the list.
+func (s *Server) KeepLog(on bool) { s.noLog.Store(!on) }
+
 // Queries is the number of queries received.
 func (s *Server) Queries() int { return int(s.queries.Load()) }
 
@@ -254,9 +259,11 @@ func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg, udp bool) {
 	}
 	q := r.Question[0]
 	qname := dns.CanonicalName(q.Name)
-	s.logMu.Lock()
-	s.log = append(s.log, qname+" "+dns.TypeToString[q.Qtype])
-	s.logMu.Unlock()
+	if !s.noLog.Load() {
+		s.logMu.Lock()
+		s.log = append(s.log, qname+" "+dns.TypeToString[q.Qtype])
+		s.logMu.Unlock()
+	}
 
 	s.mu.RLock()
 	latency := s.latency
