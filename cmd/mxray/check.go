@@ -37,6 +37,7 @@ type bulkFlags struct {
 	smtpSpacing time.Duration
 	dnsInFlight int
 	output      string
+	exitZero    bool
 
 	shardOf check.Shard // --shard and --shards, parsed by validate
 }
@@ -49,6 +50,7 @@ func addBulkFlags(fs *pflag.FlagSet) *bulkFlags {
 	fs.IntVar(&b.shards, "shards", 0, "with --shard auto: the number of shards n (default: $"+check.ShardCountEnv+")")
 	fs.DurationVar(&b.smtpSpacing, "smtp-spacing", time.Second, "with --domains: least time between two SMTP sessions to one IP address (one at a time always)")
 	fs.IntVar(&b.dnsInFlight, "dns-in-flight", 0, "most DNS queries in flight to the resolver (default 64; 256 with --domains)")
+	fs.BoolVar(&b.exitZero, "exit-zero", false, "with --domains: exit 0 when every domain was checked and the output written, whatever the findings (for batch engines that retry a task that exits non-zero); 3 when the run itself failed")
 	fs.StringVar(&b.output, "output", "", "write the output to FILE, replaced whole when the command ends (a temporary file renamed into place)")
 	return b
 }
@@ -109,7 +111,7 @@ func validateCheckArgs(fs *pflag.FlagSet, g *globalFlags, bulk *bulkFlags, geten
 	if bulk.domains != "" {
 		return bulk.validate(fs, getenv)
 	}
-	for _, name := range []string{"concurrency", "shard", "shards", "smtp-spacing"} {
+	for _, name := range []string{"concurrency", "shard", "shards", "smtp-spacing", "exit-zero"} {
 		if fs.Changed(name) {
 			return fmt.Errorf("--%s goes with --domains", name)
 		}
@@ -225,11 +227,16 @@ func runCheckDomains(ctx context.Context, stdio IO, g *globalFlags, bulk *bulkFl
 	code := r.ExitCode()
 	if runErr != nil {
 		fmt.Fprintf(stdio.Stderr, "mxray check: %v (after %d domains)\n", runErr, r.Progress().Done)
-		code = worseExit(code, report.ExitUnknown)
 	}
 	if err := finish(runErr == nil); err != nil {
 		fmt.Fprintf(stdio.Stderr, "mxray check: %v\n", err)
-		code = worseExit(code, report.ExitUnknown)
+		runErr = err
+	}
+	switch {
+	case runErr != nil:
+		return worseExit(code, report.ExitUnknown)
+	case bulk.exitZero:
+		return report.ExitOK
 	}
 	return code
 }

@@ -163,3 +163,23 @@ func TestCheckDomainsUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckDomainsExitZero: for a batch engine, a run that checked every
+// domain exits 0 with --exit-zero, whatever the domains' findings; the
+// findings are in the output.
+func TestCheckDomainsExitZero(t *testing.T) {
+	srv := dnstest.Start(t, bulkZone)
+	args := []string{"check", "--domains", "-", "--only", "mx", "--resolver", srv.Addr, "--format", "json"}
+	if code, _, _ := runCLIWith(t, bulkList, nil, args...); code == report.ExitOK {
+		t.Fatal("the list has a bad line: the run's exit code must say so without --exit-zero")
+	}
+	code, out, _ := runCLIWith(t, bulkList, nil, append(args, "--exit-zero")...)
+	if code != report.ExitOK || strings.Count(out, "\n") != 4 {
+		t.Fatalf("exit %d with %d reports", code, strings.Count(out, "\n"))
+	}
+	// A run that could not write its output is not a success.
+	code, _, _ = runCLIWith(t, bulkList, nil, append(args, "--exit-zero", "--output", "/nonexistent/dir/out.jsonl")...)
+	if code == report.ExitOK {
+		t.Fatal("an unwritable --output exited 0")
+	}
+}
