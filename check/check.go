@@ -8,6 +8,13 @@
 //
 // The check lives outside report so that report stays a leaf package that
 // dnscheck and probe can import.
+//
+// Beside the parts: resolver.go (the resolver vetted before its negative
+// answers count), iplock.go (one SMTP connection per IP, shared across
+// checks), and for runs over many domains runner.go (shared resolver and
+// locks, a deadline per domain, reports as they finish), domainlist.go (the
+// list, read as it comes; CSV per RFC 4180) and shard.go (a worker's share
+// of the list).
 package check
 
 import (

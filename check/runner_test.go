@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -147,21 +146,8 @@ func TestRunnerOneConnectionPerIP(t *testing.T) {
 		c.Session()
 	})
 	defer smtptest.AssertNoMessage(t, mx.Rec)
-	route := smtptest.Router(map[string]string{"192.0.2.25:25": mx.Addr})
-	var mu sync.Mutex
-	active, maxActive, dials := 0, 0, 0
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := route(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		mu.Lock()
-		active++
-		dials++
-		maxActive = max(maxActive, active)
-		mu.Unlock()
-		return &countedConn{Conn: c, done: func() { mu.Lock(); active--; mu.Unlock() }}, nil
-	}
+	var count connCounter
+	dial := count.wrap(smtptest.Router(map[string]string{"192.0.2.25:25": mx.Addr}))
 	r := &Runner{Config: Config{Resolver: runnerClient(t, srv), Only: []string{"smtp"}, SMTP: smtpTestOptions(pki), Dial: dial},
 		Concurrency: n}
 	var list strings.Builder
@@ -169,8 +155,7 @@ func TestRunnerOneConnectionPerIP(t *testing.T) {
 		fmt.Fprintf(&list, "c%d.test\n", i)
 	}
 	collect(t, r, strings.NewReader(list.String()))
-	mu.Lock()
-	defer mu.Unlock()
+	dials, maxActive := count.stats()
 	if dials < n {
 		t.Fatalf("%d connections; want one per domain", dials)
 	}

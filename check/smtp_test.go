@@ -137,35 +137,49 @@ func TestSMTPOneConnectionPerIP(t *testing.T) {
 		"a.example.test. 300 IN A 192.0.2.10",
 		"b.example.test. 300 IN A 192.0.2.10",
 	)
-	route := smtptest.Router(map[string]string{"192.0.2.10:25": srv.Addr})
-	var mu sync.Mutex
-	active, maxActive, dials := 0, 0, 0
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := route(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		mu.Lock()
-		active++
-		dials++
-		if active > maxActive {
-			maxActive = active
-		}
-		mu.Unlock()
-		return &countedConn{Conn: c, done: func() { mu.Lock(); active--; mu.Unlock() }}, nil
-	}
-	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki), Dial: dial}
+	var count connCounter
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki),
+		Dial: count.wrap(smtptest.Router(map[string]string{"192.0.2.10:25": srv.Addr}))}
 	if _, err := Domain(context.Background(), cfg, "example.test"); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	dials, maxActive := count.stats()
 	if dials < 2 {
 		t.Fatalf("%d connection(s); want one per MX host", dials)
 	}
 	if maxActive != 1 {
 		t.Errorf("max concurrent connections to one IP: %d", maxActive)
 	}
+}
+
+// connCounter counts connections on the client side, from the dial to the
+// Close: that is what reaches the server's IP.
+type connCounter struct {
+	mu                       sync.Mutex
+	active, maxActive, dials int
+}
+
+// wrap counts the connections dial opens.
+func (cc *connCounter) wrap(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cc.mu.Lock()
+		cc.active++
+		cc.dials++
+		cc.maxActive = max(cc.maxActive, cc.active)
+		cc.mu.Unlock()
+		return &countedConn{Conn: c, done: func() { cc.mu.Lock(); cc.active--; cc.mu.Unlock() }}, nil
+	}
+}
+
+// stats are the connections opened and the most open at once.
+func (cc *connCounter) stats() (dials, maxActive int) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.dials, cc.maxActive
 }
 
 // countedConn calls done once, on the first Close.
