@@ -218,7 +218,7 @@ func runCheckDomains(ctx context.Context, stdio IO, g *globalFlags, bulk *bulkFl
 	cfg.SMTP.Locks = &check.IPLocks{Spacing: bulk.smtpSpacing}
 	r := &check.Runner{Config: cfg, Concurrency: bulk.concurrency, DomainTimeout: g.timeout, Shard: bulk.shardOf}
 	w := newBulkWriter(out, g, stdio)
-	stopProgress := showProgress(stdio, r)
+	stopProgress := showProgress(stdio, out, r)
 	runErr := r.Run(ctx, list, func(res check.Result) error { return w.add(res.Report) })
 	stopProgress()
 	if runErr == nil {
@@ -310,10 +310,12 @@ func openOutput(stdio IO, path string) (io.Writer, func(commit bool) error, erro
 }
 
 // showProgress keeps a progress line on stderr while the run goes, when
-// stderr is a terminal (never in machine output, never in cron mail).
-func showProgress(stdio IO, r *check.Runner) (stop func()) {
+// stderr is a terminal (never in machine output, never in cron mail) and the
+// output is not: rows written to the same terminal show the progress
+// themselves, and a line redrawn between them would garble them.
+func showProgress(stdio IO, out io.Writer, r *check.Runner) (stop func()) {
 	f, ok := stdio.Stderr.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !ok || !term.IsTerminal(int(f.Fd())) || isTerminal(out) {
 		return func() {}
 	}
 	done := make(chan struct{})
@@ -333,6 +335,11 @@ func showProgress(stdio IO, r *check.Runner) (stop func()) {
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // errWriter remembers the first write error, so that a half-written
