@@ -35,6 +35,14 @@ import (
 // happened to send them first (its deadline must not decide for the others).
 const VetTimeout = 15 * time.Second
 
+// A vetting answer is asked again after vetKeep (a long run, or a server,
+// notices a resolver that starts or stops lying: a captive portal before
+// and after login), and after vetRetry when the question failed.
+const (
+	vetKeep  = 10 * time.Minute
+	vetRetry = 30 * time.Second
+)
+
 // Trust is the verdict on a resolver's negative answers.
 type Trust int
 
@@ -79,8 +87,9 @@ type Vetter struct {
 }
 
 type vetProbe struct {
-	done chan struct{}
-	ans  Answer
+	done    chan struct{}
+	ans     Answer
+	expires time.Time // set when answered
 }
 
 // NewVetter returns a Vetter for r.
@@ -162,12 +171,13 @@ func delegatedTLD(domain string) string {
 	return tld
 }
 
-// probe returns the vetting question's probe, sending it the first time.
+// probe returns the vetting question's probe, sending it the first time
+// and again once the last answer has expired.
 func (v *Vetter) probe(ctx context.Context, q vetQuestion) *vetProbe {
 	key := q.name + "/" + dns.TypeToString[q.qtype]
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if p, ok := v.probes[key]; ok {
+	if p, ok := v.probes[key]; ok && (p.expires.IsZero() || time.Now().Before(p.expires)) {
 		return p
 	}
 	p := &vetProbe{done: make(chan struct{})}
@@ -175,7 +185,14 @@ func (v *Vetter) probe(ctx context.Context, q vetQuestion) *vetProbe {
 	go func() {
 		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), VetTimeout)
 		defer cancel()
-		p.ans = v.r.Lookup(pctx, q.name, q.qtype)
+		ans := v.r.Lookup(pctx, q.name, q.qtype)
+		keep := vetKeep
+		if ans.Failed() {
+			keep = vetRetry
+		}
+		v.mu.Lock()
+		p.ans, p.expires = ans, time.Now().Add(keep)
+		v.mu.Unlock()
 		close(p.done)
 	}()
 	return p
@@ -208,13 +225,14 @@ func Vetted(r Resolver, v *Vetter, domain string) Resolver {
 }
 
 type vetted struct {
-	r      Resolver
-	v      *Vetter
-	domain string
+	r       Resolver
+	v       *Vetter
+	domain  string
+	started sync.Once
 }
 
 func (g *vetted) Lookup(ctx context.Context, name string, qtype uint16) Answer {
-	g.v.Start(ctx, g.domain)
+	g.started.Do(func() { g.v.Start(ctx, g.domain) })
 	a := g.r.Lookup(ctx, name, qtype)
 	if !a.Missing() {
 		return a

@@ -144,3 +144,30 @@ func TestDelegatedTLD(t *testing.T) {
 		}
 	}
 }
+
+// TestVetterAsksAgain: a failed vetting question is asked again once its
+// answer expires (vetRetry), so one timeout at the start of a long run does
+// not leave the resolver unvetted for the rest of it.
+func TestVetterAsksAgain(t *testing.T) {
+	r := NewStaticResolver()
+	r.Fail(".", dns.TypeNS, StatusTimeout)
+	v := NewVetter(r)
+	ctx := context.Background()
+	if verdict, _ := v.Verdict(ctx, "example.test"); verdict.Trust != Unvetted {
+		t.Fatalf("verdict %s, want unvetted", verdict.Trust)
+	}
+	r.mu.Lock()
+	delete(r.fail, cacheKey{".", dns.TypeNS})
+	r.mu.Unlock()
+	if verdict, _ := v.Verdict(ctx, "example.test"); verdict.Trust != Unvetted {
+		t.Fatalf("asked again before the answer expired: %s", verdict.Trust)
+	}
+	v.mu.Lock()
+	for _, p := range v.probes {
+		p.expires = time.Now().Add(-time.Second)
+	}
+	v.mu.Unlock()
+	if verdict, _ := v.Verdict(ctx, "example.test"); verdict.Trust != Trusted {
+		t.Fatalf("after expiry: %s, want trusted", verdict.Trust)
+	}
+}
