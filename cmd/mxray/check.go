@@ -109,6 +109,9 @@ func validateCheckArgs(fs *pflag.FlagSet, g *globalFlags, bulk *bulkFlags, geten
 		return err
 	}
 	if bulk.domains != "" {
+		if g.format != "text" && g.format != "json" {
+			return fmt.Errorf("--format %s is not available with --domains (text: a summary table; json: JSON Lines)", g.format)
+		}
 		return bulk.validate(fs, getenv)
 	}
 	for _, name := range []string{"concurrency", "shard", "shards", "smtp-spacing", "exit-zero"} {
@@ -251,7 +254,7 @@ type bulkWriter struct {
 
 func newBulkWriter(w io.Writer, g *globalFlags, stdio IO) *bulkWriter {
 	b := &bulkWriter{w: w, g: g}
-	if g.format == "text" {
+	if g.format == "text" { // else json (validateCheckArgs allows no other)
 		b.table = report.NewSummaryTable(w, report.TextOptions{Color: g.useColor(IO{Stdout: w, Env: stdio.Env})})
 	}
 	return b
