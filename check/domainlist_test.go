@@ -2,6 +2,7 @@ package check
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -81,3 +82,37 @@ func TestDomainListReadError(t *testing.T) {
 type errReader struct{ err error }
 
 func (r errReader) Read([]byte) (int, error) { return 0, r.err }
+
+// FuzzDomainList: whatever the bytes, the list never panics, counts lines
+// upward, and gives every entry either a normalised domain or an error that
+// names its line — nothing is dropped silently and nothing is half-valid.
+func FuzzDomainList(f *testing.F) {
+	for _, seed := range []string{"example.com\n", "\"a,b\",c\r\n# x\n\n", "\uFEFFbücher.de", "\"unclosed\n,\n", strings.Repeat("a", 70000)} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		l := NewDomainList(strings.NewReader(list))
+		last := 0
+		for {
+			e, err := l.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				t.Fatalf("read error from a string: %v", err)
+			}
+			if e.Line <= last {
+				t.Fatalf("line %d after line %d", e.Line, last)
+			}
+			last = e.Line
+			switch {
+			case e.Err == nil && e.Domain == "":
+				t.Fatalf("line %d: neither a domain nor an error", e.Line)
+			case e.Err != nil && e.Domain != "":
+				t.Fatalf("line %d: a domain and an error", e.Line)
+			case e.Err != nil && !strings.Contains(e.Err.Error(), fmt.Sprintf("line %d", e.Line)):
+				t.Fatalf("the error does not name line %d: %v", e.Line, e.Err)
+			}
+		}
+	})
+}

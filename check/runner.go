@@ -43,6 +43,8 @@ const BulkDNSInFlight = 256
 const DefaultDomainTimeout = 60 * time.Second
 
 // Runner checks the domains of a list. Its zero fields take the defaults.
+// A Runner does one run (its counters are that run's); Progress and
+// ExitCode may be called from other goroutines while it runs.
 type Runner struct {
 	// Config is shared by every check: its Resolver (one cache and one
 	// in-flight bound for the run), its Vetter and SMTP.Locks (made here
