@@ -8,6 +8,13 @@
 //
 // The check lives outside report so that report stays a leaf package that
 // dnscheck and probe can import.
+//
+// Beside the parts: resolver.go (the resolver vetted before its negative
+// answers count), iplock.go (one SMTP connection per IP, shared across
+// checks), and for runs over many domains runner.go (shared resolver and
+// locks, a deadline per domain, reports as they finish), domainlist.go (the
+// list, read as it comes; CSV per RFC 4180) and shard.go (a worker's share
+// of the list).
 package check
 
 import (
@@ -30,6 +37,10 @@ import (
 // ones the product runs.
 type Config struct {
 	Resolver dnscheck.Resolver
+	// Vetter vets the resolver's negative answers (dnscheck.Vetter); checks
+	// of many domains share one, so the resolver is vetted once per run.
+	// nil: each check vets the resolver itself.
+	Vetter *dnscheck.Vetter
 	// Dial opens TCP connections (SMTP). nil: a net.Dialer.
 	Dial func(ctx context.Context, network, address string) (net.Conn, error)
 	// HTTPClient fetches MTA-STS policies and BIMI assets. nil: a client with
@@ -165,6 +176,8 @@ func runParts(ctx context.Context, cfg Config, domain string, parts map[string]P
 	if cfg.Resolver == nil {
 		return nil, fmt.Errorf("check: no resolver")
 	}
+	ctx, trace := dnscheck.WithTraceLog(ctx)
+	vetter := vettedResolver(ctx, &cfg, domain)
 	env := &Env{Domain: domain, Config: &cfg, results: map[string]*partResult{}}
 	started := env.Now()
 	rep := report.New("check", domain, cfg.Version, started)
@@ -209,18 +222,17 @@ func runParts(ctx context.Context, cfg Config, domain string, parts map[string]P
 		}()
 	}
 	wg.Wait()
+	rep.Sections = append(rep.Sections, resolverSections(ctx, vetter, domain)...)
 	for _, id := range ids {
 		if r := env.results[id]; r.enabled {
 			rep.Sections = append(rep.Sections, r.sections...)
 		}
 	}
-	if tr, ok := cfg.Resolver.(interface{ Trace() []report.Query }); ok {
-		rep.Trace = tr.Trace()
-		// A Spamhaus DQS key is a secret; it is part of the query names.
-		if key := cfg.DNSBL.Selection.DQSKey; key != "" {
-			for i := range rep.Trace {
-				rep.Trace[i].Name = strings.ReplaceAll(rep.Trace[i].Name, key+".", "<dqs-key>.")
-			}
+	rep.Trace = trace.Queries()
+	// A Spamhaus DQS key is a secret; it is part of the query names.
+	if key := cfg.DNSBL.Selection.DQSKey; key != "" {
+		for i := range rep.Trace {
+			rep.Trace[i].Name = strings.ReplaceAll(rep.Trace[i].Name, key+".", "<dqs-key>.")
 		}
 	}
 	rep.Finish(env.Now())

@@ -44,6 +44,10 @@ type SMTPOptions struct {
 	TLS probe.TLSOptions
 	// Timeouts and limits of each session; zero: probe's defaults.
 	ConnectTimeout, GreetingTimeout, CommandTimeout, SessionTimeout time.Duration
+	// Locks keeps one connection per IP at a time. Checks that share one
+	// (a --domains run, a server) never probe an address twice at once.
+	// nil: each check has its own.
+	Locks *IPLocks
 	// AllowSpecialUse probes MX addresses that are private, loopback or
 	// documentation addresses (tests route them to fakes). By default they
 	// are not dialed: a public MX pointing there is already reported by
@@ -59,27 +63,6 @@ type SMTPResult struct {
 
 func init() {
 	Register(Part{ID: "smtp", Order: 80, Run: runSMTP})
-}
-
-// ipLocks gives one connection per IP at a time.
-type ipLocks struct {
-	mu sync.Mutex
-	m  map[string]*sync.Mutex
-}
-
-func (l *ipLocks) lock(ip string) func() {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]*sync.Mutex{}
-	}
-	m, ok := l.m[ip]
-	if !ok {
-		m = &sync.Mutex{}
-		l.m[ip] = m
-	}
-	l.mu.Unlock()
-	m.Lock()
-	return m.Unlock
 }
 
 func (env *Env) probeConfig(domain string) probe.Config {
@@ -104,7 +87,10 @@ func runSMTP(ctx context.Context, env *Env) ([]report.Section, any) {
 		return []report.Section{sec}, nil
 	}
 	res := &SMTPResult{}
-	locks := &ipLocks{}
+	locks := env.Config.SMTP.Locks
+	if locks == nil {
+		locks = &IPLocks{}
+	}
 	jobs, skipped := env.mxJobs(mx)
 	if len(jobs) == 0 {
 		sec.Add(nothingToProbe(mx, skipped))
@@ -198,7 +184,7 @@ func (env *Env) awaitDANE(ctx context.Context) func() *dane.Result {
 // probeMXHosts starts the port-25 sessions: one goroutine per host, the
 // addresses of a host one after the other, one connection per IP at a
 // time. The results, per host, are complete once wait returns.
-func (env *Env) probeMXHosts(ctx context.Context, locks *ipLocks, jobs [][]mxJob) (results [][]mxRun, wait func()) {
+func (env *Env) probeMXHosts(ctx context.Context, locks *IPLocks, jobs [][]mxJob) (results [][]mxRun, wait func()) {
 	results = make([][]mxRun, len(jobs))
 	var wg sync.WaitGroup
 	for hi, hj := range jobs {
@@ -206,9 +192,8 @@ func (env *Env) probeMXHosts(ctx context.Context, locks *ipLocks, jobs [][]mxJob
 		go func() {
 			defer wg.Done()
 			for _, j := range hj {
-				unlock := locks.lock(j.addr.String())
-				s := probe.DryRun(ctx, env.probeConfig(env.Domain), probe.Target{Host: j.host.Name, Addr: net.JoinHostPort(j.addr.String(), "25")})
-				unlock()
+				t := probe.Target{Host: j.host.Name, Addr: net.JoinHostPort(j.addr.String(), "25")}
+				s := env.dryRunLocked(ctx, locks, env.probeConfig(env.Domain), t, j.addr.String())
 				results[hi] = append(results[hi], mxRun{s, j})
 			}
 		}()
@@ -216,38 +201,82 @@ func (env *Env) probeMXHosts(ctx context.Context, locks *ipLocks, jobs [][]mxJob
 	return results, wg.Wait
 }
 
+// dryRunLocked runs one session while holding ip's slot. A deadline that
+// ends the wait for the slot (another check's session to the same address
+// ran long) ends the session as canceled, before any connection.
+func (env *Env) dryRunLocked(ctx context.Context, locks *IPLocks, cfg probe.Config, t probe.Target, ip string) *probe.Session {
+	unlock, err := locks.Lock(ctx, ip)
+	if err != nil {
+		_, p, _ := net.SplitHostPort(t.Addr)
+		port, _ := strconv.Atoi(p)
+		return &probe.Session{Host: t.Host, Addr: t.Addr, Port: port, Mode: cfg.Mode, Status: probe.StatusCanceled,
+			Detail: "not probed: the deadline came while another session to " + ip + " ran (one connection per address at a time)"}
+	}
+	defer unlock()
+	return probe.DryRun(ctx, cfg, t)
+}
+
 // mxSessionFindings judges the port-25 sessions in host order, records
-// them in res, and says when none could connect at all.
+// them in res, and says what it means when none could be reached.
 func (env *Env) mxSessionFindings(res *SMTPResult, results [][]mxRun, rd *dnscheck.RDNSResult, tlsa *dane.Result) []report.Finding {
-	anyReached, connectFailed, total := reachability(results)
+	r := tallyReach(results)
 	var out []report.Finding
 	for _, hr := range results {
 		for _, d := range hr {
 			res.Sessions = append(res.Sessions, d.s)
-			out = append(out, env.mxFindings(d, rd, anyReached)...)
+			out = append(out, env.mxFindings(d, rd, r.reached > 0)...)
 			out = append(out, daneFindings(tlsa, d.s)...)
 		}
 	}
-	if total > 0 && connectFailed == total {
-		out = append(out, port25Blocked(res.Sessions))
-	}
-	return out
+	return append(out, r.verdict(env.Domain, res.Sessions)...)
 }
 
-// reachability counts the sessions, those that could not connect, and
-// whether any did.
-func reachability(results [][]mxRun) (anyReached bool, connectFailed, total int) {
+// reach counts how the port-25 connection attempts ended. A refusal (TCP
+// reset) is an answer from the host; a timeout is silence, which is what
+// a firewall that drops packets produces — at the host, or on this network.
+type reach struct {
+	reached  int // an SMTP conversation took place, or at least a TCP connection
+	refused  int // connection-refused: the host answered no
+	timedOut int // connection-timeout: nothing came back
+	attempts int // sessions that tried to connect (not canceled, not unroutable from here)
+}
+
+func tallyReach(results [][]mxRun) reach {
+	var r reach
 	for _, hr := range results {
 		for _, d := range hr {
-			total++
-			if d.s.Status.ConnectFailed() {
-				connectFailed++
-			} else {
-				anyReached = true
+			switch st := d.s.Status; {
+			case st == probe.StatusCanceled || st == probe.StatusNetworkUnreachable:
+				continue // not a connection attempt that reached the network
+			case st == probe.StatusConnectionRefused:
+				r.refused++
+			case st == probe.StatusConnectionTimeout:
+				r.timedOut++
+			case !st.ConnectFailed():
+				r.reached++
 			}
+			r.attempts++
 		}
 	}
-	return anyReached, connectFailed, total
+	return r
+}
+
+// verdict is the domain-level finding when no MX address could be reached:
+// every attempt timed out (port 25 looks filtered on this network: the
+// domain is not judged), or every address refused (the domain's mail hosts
+// accept no mail). A mix of refusals and silence is left to the findings
+// of each host.
+func (r reach) verdict(domain string, sessions []*probe.Session) []report.Finding {
+	if r.attempts == 0 || r.reached > 0 {
+		return nil
+	}
+	switch {
+	case r.timedOut == r.attempts:
+		return []report.Finding{port25Blocked(sessions)}
+	case r.refused == r.attempts:
+		return []report.Finding{allRefused(domain, sessions)}
+	}
+	return nil
 }
 
 // mxFindings judges one port-25 session, with the PTR of its address.
@@ -273,17 +302,33 @@ func (env *Env) mxFindings(d mxRun, rd *dnscheck.RDNSResult, anyReached bool) []
 	return fs
 }
 
-// port25Blocked: no MX host could be reached on port 25.
+// port25Blocked: every connection attempt to port 25 timed out while DNS
+// works — what egress filtering looks like, not a fault of the domain.
 func port25Blocked(sessions []*probe.Session) report.Finding {
-	var ev []string
+	return report.Finding{ID: "smtp.port25-blocked", Severity: report.Unknown,
+		Summary:  "unknown: no MX host answered on port 25 — every connection attempt timed out while DNS works, which is what a network that blocks outgoing port 25 looks like (common on cloud hosts and residential ISPs)",
+		Evidence: sessionSummaries(sessions),
+		Cause:    "a timeout is silence, not an answer: a firewall dropped the packets, here or at every mail host; many providers drop outgoing connections to port 25 to stop spam from compromised machines, and then nothing can be said about the mail hosts",
+		Fix:      "run mxray from a host that may connect to port 25 (a mail server, or a VPS whose provider allows it), or ask the provider to lift the block"}
+}
+
+// allRefused: every MX address refused the connection — the hosts
+// answered, and no sender can deliver.
+func allRefused(domain string, sessions []*probe.Session) report.Finding {
+	return report.Finding{ID: "smtp.all-refused", Severity: report.Failure,
+		Summary:    "every MX address refused the connection on port 25: no sender can deliver mail to " + domain,
+		Evidence:   sessionSummaries(sessions),
+		Cause:      "a refusal (TCP reset) comes back from the host: the path is open and nothing accepts mail there (the server is stopped, listens on other addresses, or its firewall rejects port 25); senders retry and then bounce",
+		Fix:        "start the mail server (or open port 25 in its firewall) on the addresses the MX records name, or correct the MX records",
+		References: []string{"RFC 5321 §5.1", "RFC 9293 §3.10.7.1"}}
+}
+
+func sessionSummaries(sessions []*probe.Session) []string {
+	ev := make([]string, 0, len(sessions))
 	for _, s := range sessions {
 		ev = append(ev, s.Summary())
 	}
-	return report.Finding{ID: "smtp.port25-blocked", Severity: report.Unknown,
-		Summary:  "unknown: no MX host was reachable on port 25 while DNS works; outbound port 25 may be blocked on this network (common on cloud hosts and residential ISPs)",
-		Evidence: ev,
-		Cause:    "many providers block outgoing connections to port 25 to stop spam from compromised machines; the mail hosts may be fine",
-		Fix:      "run mxray from a host that may connect to port 25 (a mail server, or a VPS whose provider allows it), or ask the provider to lift the block"}
+	return ev
 }
 
 func ptrFor(rd *dnscheck.RDNSResult, a netip.Addr) (dnscheck.PTRResult, bool) {
@@ -367,13 +412,16 @@ type submissionTarget struct {
 	host   string
 	port   int
 	source string
+	// guessed: --submission named the host without a port, so both 587
+	// and 465 are tried; a closed one of the two is no fault.
+	guessed bool
 }
 
 // runSubmission probes mail submission: 587 with STARTTLS and 465 with
 // implicit TLS (RFC 8314), on the hosts of _submission._tcp and
 // _submissions._tcp SRV records (RFC 6186 §3.1) or --submission. It never
 // authenticates: no credentials are tried.
-func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResult) []report.Section {
+func (env *Env) runSubmission(ctx context.Context, locks *IPLocks, res *SMTPResult) []report.Section {
 	sec := report.Section{ID: "submission", Title: "Mail submission (ports 587 and 465)"}
 	targets, srvEvidence, lookupFailures := env.srvSubmissionTargets(ctx)
 	sec.Add(lookupFailures...)
@@ -395,6 +443,11 @@ func (env *Env) runSubmission(ctx context.Context, locks *ipLocks, res *SMTPResu
 			// certificate chain), and appending in place would overwrite a
 			// neighbour's lines.
 			fs[j].Evidence = append(slices.Clip(fs[j].Evidence), "found by: "+targets[i].source)
+			if fs[j].ID == "submission.connection-refused" && targets[i].guessed {
+				// Nobody said the port is in use: both were tried.
+				fs[j].Severity = report.Info
+				fs[j].Summary = fmt.Sprintf("port %d is closed (the connection was refused); it was tried because --submission named the host without a port", targets[i].port)
+			}
 		}
 		sec.Add(fs...)
 	}
@@ -429,7 +482,7 @@ func (env *Env) srvSubmissionTargets(ctx context.Context) (targets []submissionT
 			if s.Target == "." {
 				continue // RFC 6186 §4: the service is decidedly not offered
 			}
-			targets = append(targets, submissionTarget{strings.TrimSuffix(strings.ToLower(s.Target), "."), int(s.Port), "SRV " + q.name})
+			targets = append(targets, submissionTarget{strings.TrimSuffix(strings.ToLower(s.Target), "."), int(s.Port), "SRV " + q.name, false})
 		}
 	}
 	return targets, srvEvidence, failures
@@ -442,11 +495,11 @@ func flagSubmissionTargets(hosts []string) []submissionTarget {
 	for _, h := range hosts {
 		host, port, err := net.SplitHostPort(h)
 		if err != nil {
-			targets = append(targets, submissionTarget{h, 587, "--submission"}, submissionTarget{h, 465, "--submission"})
+			targets = append(targets, submissionTarget{h, 587, "--submission", true}, submissionTarget{h, 465, "--submission", true})
 			continue
 		}
 		p, _ := strconv.Atoi(port)
-		targets = append(targets, submissionTarget{host, p, "--submission"})
+		targets = append(targets, submissionTarget{host, p, "--submission", false})
 	}
 	return targets
 }
@@ -463,7 +516,7 @@ func (env *Env) noSubmission(srvEvidence []string) report.Finding {
 
 // probeSubmission runs one session per target, all at once (the IP
 // locks keep one connection per address).
-func (env *Env) probeSubmission(ctx context.Context, locks *ipLocks, targets []submissionTarget) []*probe.Session {
+func (env *Env) probeSubmission(ctx context.Context, locks *IPLocks, targets []submissionTarget) []*probe.Session {
 	sessions := make([]*probe.Session, len(targets))
 	var wg sync.WaitGroup
 	for i, t := range targets {
@@ -477,7 +530,7 @@ func (env *Env) probeSubmission(ctx context.Context, locks *ipLocks, targets []s
 	return sessions
 }
 
-func (env *Env) submissionSession(ctx context.Context, locks *ipLocks, t submissionTarget) *probe.Session {
+func (env *Env) submissionSession(ctx context.Context, locks *IPLocks, t submissionTarget) *probe.Session {
 	cfg := env.probeConfig("")
 	cfg.NoMail = true
 	cfg.Mode = probe.ModeSTARTTLS
@@ -504,7 +557,5 @@ func (env *Env) submissionSession(ctx context.Context, locks *ipLocks, t submiss
 				Detail: "not probed: " + addr + " is not a public address (" + why + ")"}
 		}
 	}
-	unlock := locks.lock(addr)
-	defer unlock()
-	return probe.DryRun(ctx, cfg, probe.Target{Host: t.host, Addr: net.JoinHostPort(addr, strconv.Itoa(t.port))})
+	return env.dryRunLocked(ctx, locks, cfg, probe.Target{Host: t.host, Addr: net.JoinHostPort(addr, strconv.Itoa(t.port))}, addr)
 }

@@ -5,8 +5,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"maps"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,7 +64,7 @@ func TestSMTPPart(t *testing.T) {
 		"smtp.certificate-ok":             report.OK,
 		"smtp.relay-denied":               report.OK,
 		"smtp.unknown-recipient-rejected": report.OK,
-		"smtp.connect-failed":             report.Warning, // mx2 refused while mx1 answered
+		"smtp.connection-refused":         report.Failure, // mx2 refused: the host's own answer
 		"submission.certificate-ok":       report.OK,
 	} {
 		got := severities(rep, id)
@@ -135,35 +137,49 @@ func TestSMTPOneConnectionPerIP(t *testing.T) {
 		"a.example.test. 300 IN A 192.0.2.10",
 		"b.example.test. 300 IN A 192.0.2.10",
 	)
-	route := smtptest.Router(map[string]string{"192.0.2.10:25": srv.Addr})
-	var mu sync.Mutex
-	active, maxActive, dials := 0, 0, 0
-	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
-		c, err := route(ctx, network, addr)
-		if err != nil {
-			return nil, err
-		}
-		mu.Lock()
-		active++
-		dials++
-		if active > maxActive {
-			maxActive = active
-		}
-		mu.Unlock()
-		return &countedConn{Conn: c, done: func() { mu.Lock(); active--; mu.Unlock() }}, nil
-	}
-	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki), Dial: dial}
+	var count connCounter
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki),
+		Dial: count.wrap(smtptest.Router(map[string]string{"192.0.2.10:25": srv.Addr}))}
 	if _, err := Domain(context.Background(), cfg, "example.test"); err != nil {
 		t.Fatal(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	dials, maxActive := count.stats()
 	if dials < 2 {
 		t.Fatalf("%d connection(s); want one per MX host", dials)
 	}
 	if maxActive != 1 {
 		t.Errorf("max concurrent connections to one IP: %d", maxActive)
 	}
+}
+
+// connCounter counts connections on the client side, from the dial to the
+// Close: that is what reaches the server's IP.
+type connCounter struct {
+	mu                       sync.Mutex
+	active, maxActive, dials int
+}
+
+// wrap counts the connections dial opens.
+func (cc *connCounter) wrap(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		cc.mu.Lock()
+		cc.active++
+		cc.dials++
+		cc.maxActive = max(cc.maxActive, cc.active)
+		cc.mu.Unlock()
+		return &countedConn{Conn: c, done: func() { cc.mu.Lock(); cc.active--; cc.mu.Unlock() }}, nil
+	}
+}
+
+// stats are the connections opened and the most open at once.
+func (cc *connCounter) stats() (dials, maxActive int) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return cc.dials, cc.maxActive
 }
 
 // countedConn calls done once, on the first Close.
@@ -290,5 +306,136 @@ func TestSMTPPartIPv6Unreachable(t *testing.T) {
 	}
 	if len(rep.Find("smtp.postmaster-accepted")) != 1 || len(rep.Find("smtp.port25-blocked")) != 0 {
 		t.Errorf("findings %+v", rep.Findings())
+	}
+}
+
+// TestSMTPReachability tells a refusal (the host's answer) from silence
+// (what egress filtering looks like) when the MX hosts cannot be reached.
+// Refusals are real TCP resets from closed loopback ports; silence is a
+// dialer that hangs until the connect deadline, as dropped SYNs do.
+func TestSMTPReachability(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	mx := smtptest.Start(t, smtptest.Options{Domain: "mx1.example.test", LocalDomains: []string{"example.test"}})
+	defer smtptest.AssertNoMessage(t, mx.Rec)
+	res := dnscheck.NewStaticResolver(
+		"example.test. 300 IN MX 10 mx1.example.test.",
+		"example.test. 300 IN MX 20 mx2.example.test.",
+		"mx1.example.test. 300 IN A 192.0.2.10",
+		"mx2.example.test. 300 IN A 192.0.2.11",
+	)
+	const mx1, mx2 = "192.0.2.10:25", "192.0.2.11:25"
+	refused := func(t *testing.T) string { return smtptest.ClosedAddr(t) }
+	silent := func(*testing.T) string { return "" } // dropped: the blackhole dialer
+	answers := func(*testing.T) string { return mx.Addr }
+	tarpit := func(t *testing.T) string { return smtptest.SilentAddr(t) }
+	tests := []struct {
+		name     string
+		mx1, mx2 func(*testing.T) string
+		want     map[string][]report.Severity // finding id → severities, in host order
+		worst    report.Severity              // of the smtp section (the mx part judges the documentation addresses on its own)
+	}{
+		{"every host refuses", refused, refused, map[string][]report.Severity{
+			"smtp.connection-refused": {report.Failure, report.Failure},
+			"smtp.all-refused":        {report.Failure},
+			"smtp.port25-blocked":     nil,
+		}, report.Failure},
+		{"every host silent", silent, silent, map[string][]report.Severity{
+			"smtp.connect-failed":     {report.Unknown, report.Unknown},
+			"smtp.port25-blocked":     {report.Unknown},
+			"smtp.all-refused":        nil,
+			"smtp.connection-refused": nil,
+		}, report.Unknown},
+		{"one refuses, one silent", refused, silent, map[string][]report.Severity{
+			"smtp.connection-refused": {report.Failure},
+			"smtp.connect-failed":     {report.Unknown},
+			"smtp.port25-blocked":     nil,
+			"smtp.all-refused":        nil,
+		}, report.Failure},
+		{"one answers, one silent", answers, silent, map[string][]report.Severity{
+			"smtp.connect-failed": {report.Warning}, // this network reaches port 25: the host is down or filtered
+			"smtp.port25-blocked": nil,
+		}, report.Warning},
+		{"one answers, one refuses", answers, refused, map[string][]report.Severity{
+			"smtp.connection-refused": {report.Failure},
+			"smtp.all-refused":        nil,
+		}, report.Failure},
+		// A listener that never accepts completes the TCP handshake: port 25
+		// is open on this path, the hosts just say nothing.
+		{"every host accepts and stays silent", tarpit, tarpit, map[string][]report.Severity{
+			"smtp.greeting-timeout": {report.Unknown, report.Unknown},
+			"smtp.port25-blocked":   nil,
+		}, report.Unknown},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			routes := map[string]string{}
+			for addr, to := range map[string]string{mx1: tt.mx1(t), mx2: tt.mx2(t)} {
+				if to != "" {
+					routes[addr] = to
+				}
+			}
+			route := smtptest.Router(routes)
+			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if _, ok := routes[addr]; !ok {
+					return smtptest.Blackhole(ctx, network, addr)
+				}
+				return route(ctx, network, addr)
+			}
+			opt := smtpTestOptions(pki)
+			opt.GreetingTimeout = 300 * time.Millisecond
+			cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: opt, Dial: dial}
+			rep, err := Domain(context.Background(), cfg, "example.test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for id, want := range tt.want {
+				if got := severities(rep, id); !slices.Equal(got, want) {
+					t.Errorf("%s: %v, want %v", id, got, want)
+				}
+			}
+			var smtp []report.Severity
+			for _, f := range rep.Findings() {
+				if strings.HasPrefix(f.ID, "smtp.") {
+					smtp = append(smtp, f.Severity)
+				}
+			}
+			if w := report.Worst(smtp...); w != tt.worst {
+				t.Errorf("worst smtp finding %s, want %s", w, tt.worst)
+			}
+		})
+	}
+}
+
+// TestSubmissionGuessedPortRefused: --submission HOST tries 587 and 465; the
+// one the host does not use refuses, and that is no fault. A port that an
+// SRV record advertises and that refuses is a failure.
+func TestSubmissionGuessedPortRefused(t *testing.T) {
+	pki := smtptest.NewPKI(t)
+	sub := smtptest.Start(t, smtptest.Options{Domain: "smtp.example.test",
+		TLS: smtptest.ServerConfig(pki.Cert(smtptest.CertOptions{DNSNames: []string{"smtp.example.test"}}))})
+	defer smtptest.AssertNoMessage(t, sub.Rec)
+	res := dnscheck.NewStaticResolver(
+		"example.test. 300 IN MX 0 .",
+		"_submissions._tcp.example.test. 300 IN SRV 0 1 465 smtps.example.test.",
+		"smtp.example.test. 300 IN A 192.0.2.20",
+		"smtps.example.test. 300 IN A 192.0.2.21",
+	)
+	cfg := Config{Resolver: res, Only: []string{"smtp"}, SMTP: smtpTestOptions(pki),
+		Dial: smtptest.Router(map[string]string{"192.0.2.20:587": sub.Addr, "192.0.2.20:465": smtptest.ClosedAddr(t), "192.0.2.21:465": smtptest.ClosedAddr(t)})}
+	cfg.SMTP.Submission = []string{"smtp.example.test"}
+	rep, err := Domain(context.Background(), cfg, "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]report.Severity{}
+	for _, f := range rep.Find("submission.connection-refused") {
+		got[f.Subject] = f.Severity
+	}
+	want := map[string]report.Severity{
+		"smtps.example.test (192.0.2.21:465)": report.Failure, // advertised by SRV
+		"smtp.example.test (192.0.2.20:465)":  report.Info,    // guessed
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("submission.connection-refused: %v, want %v", got, want)
 	}
 }

@@ -11,9 +11,14 @@
 // standards publish over HTTPS, and dnstest is the DNS server of the tests.
 //
 // Files: resolver.go (the miekg/dns client: EDNS0, TCP on truncation, a
-// deadline per query, failover, a per-run cache with in-flight
-// deduplication, a bound on queries in flight, the trace), memo.go (a
-// per-evaluation memo), static.go (a map-backed Resolver for unit tests),
+// deadline per query, failover, in-flight deduplication, a bound on
+// queries in flight, the trace), cache.go (the bounded answer cache that
+// honours TTLs, RFC 1035 §3.2.1 and RFC 2308 §5), udppool.go (UDP sockets
+// reused for a few queries each, RFC 5452 §9.2), tracelog.go (the queries
+// of one check among many sharing a Client), vet.go (vetting the resolver
+// against names that must exist — the root's NS, RFC 1034 §5.3.1, and the
+// TLD's SOA, RFC 1035 §5.2 — before its negative answers are believed),
+// memo.go (a per-evaluation memo), static.go (a map-backed Resolver for unit tests),
 // name.go (domain normalisation, RFC 1035/5890), addr.go (host addresses and
 // special-use ranges, RFC 6890), record.go and taglist.go (the text of
 // field-list records shared by several standards), mx.go and ptr.go.

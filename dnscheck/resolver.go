@@ -35,9 +35,13 @@ const (
 	StatusRefused                // REFUSED (policy, rate limit, not allowed to recurse)
 	StatusTimeout                // no answer before the deadline
 	StatusError                  // network error, malformed or mismatched reply, other rcode
+	// StatusUntrusted is a negative answer (NXDOMAIN or NODATA) from a
+	// resolver caught denying names that must exist (see Vetter): it is
+	// not evidence of absence.
+	StatusUntrusted
 )
 
-var statusNames = [...]string{"ok", "nxdomain", "nodata", "servfail", "refused", "timeout", "error"}
+var statusNames = [...]string{"ok", "nxdomain", "nodata", "servfail", "refused", "timeout", "error", "untrusted"}
 
 func (s Status) String() string {
 	if s < 0 || int(s) >= len(statusNames) {
@@ -114,25 +118,20 @@ type Client struct {
 	sem            chan struct{}
 
 	mu       sync.Mutex
-	cache    map[cacheKey]*call
+	cache    *answerCache
 	trace    []report.Query
 	udp, tcp *dns.Client
-}
-
-type cacheKey struct {
-	name  string
-	qtype uint16
-}
-
-type call struct {
-	done chan struct{}
-	ans  Answer
+	sockets  udpPool
+	now      func() time.Time
 }
 
 // Options tune a Client. Zero values take the defaults.
 type Options struct {
 	AttemptTimeout time.Duration // default 3s
 	MaxInFlight    int           // default 64 queries in flight per client (a domain check with 20+ blocklists needs one round, not four)
+	// CacheEntries bounds the answer cache (default DefaultCacheEntries, 10,000):
+	// a Client shared by a run over many domains stays in bounded memory.
+	CacheEntries int
 }
 
 // NewClient returns a resolver that asks the given servers ("ip", "ip:port",
@@ -159,7 +158,8 @@ func NewClient(servers []string, opt Options) (*Client, error) {
 		servers:        norm,
 		attemptTimeout: opt.AttemptTimeout,
 		sem:            make(chan struct{}, opt.MaxInFlight),
-		cache:          map[cacheKey]*call{},
+		cache:          newAnswerCache(opt.CacheEntries),
+		now:            time.Now,
 		udp:            &dns.Client{Net: "udp", UDPSize: 1232},
 		tcp:            &dns.Client{Net: "tcp"},
 	}, nil
@@ -217,7 +217,11 @@ func SystemServers(path string) ([]string, error) {
 	return out, sc.Err()
 }
 
-// Trace returns every query sent so far, in the order they completed.
+// MaxInFlight is the bound on queries in flight.
+func (c *Client) MaxInFlight() int { return cap(c.sem) }
+
+// Trace returns every query sent so far outside a TraceLog (see
+// WithTraceLog), in the order they completed.
 func (c *Client) Trace() []report.Query {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -229,42 +233,65 @@ func (c *Client) Trace() []report.Query {
 func (c *Client) Lookup(ctx context.Context, name string, qtype uint16) Answer {
 	name = dns.CanonicalName(name)
 	key := cacheKey{name, qtype}
+	log := traceLogOf(ctx)
 	c.mu.Lock()
-	if cl, ok := c.cache[key]; ok {
+	if cl := c.cache.get(key, c.now()); cl != nil {
 		c.mu.Unlock()
 		select {
 		case <-cl.done:
+			if log != nil && cl.origin != log.id {
+				log.add(cachedQuery(cl.ans))
+			}
 			return cl.ans
 		case <-ctx.Done():
 			return Answer{Name: name, Type: qtype, Status: StatusTimeout, Err: ctx.Err()}
 		}
 	}
-	cl := &call{done: make(chan struct{})}
-	c.cache[key] = cl
+	cl := c.cache.start(key, log)
 	c.mu.Unlock()
 
-	cl.ans = c.resolve(ctx, name, qtype)
-	if cl.ans.Status == StatusTimeout && ctx.Err() != nil {
+	ans, ttl := c.resolve(ctx, name, qtype)
+	cl.ans = ans
+	c.mu.Lock()
+	if ans.Status == StatusTimeout && ctx.Err() != nil {
 		// The caller gave up; a later caller with time left must not inherit it.
-		c.mu.Lock()
-		delete(c.cache, key)
-		c.mu.Unlock()
+		c.cache.remove(cl)
+	} else {
+		c.cache.answered(cl, ttl, c.now())
 	}
+	c.mu.Unlock()
 	close(cl.done)
-	return cl.ans
+	return ans
 }
 
-func (c *Client) resolve(ctx context.Context, name string, qtype uint16) Answer {
+// cachedQuery is the trace entry of an answer another check's query got.
+func cachedQuery(a Answer) report.Query {
+	q := report.Query{Name: a.Name, Type: dns.TypeToString[a.Type], Server: a.Server, Rcode: a.Status.String(),
+		Answers: len(a.Records), Cached: true, TCP: a.TCP}
+	if a.Status == StatusOK || a.Status == StatusNoData {
+		q.Rcode = dns.RcodeToString[dns.RcodeSuccess]
+	} else if a.Status == StatusNXDomain {
+		q.Rcode = dns.RcodeToString[dns.RcodeNameError]
+	}
+	if a.Err != nil {
+		q.Error = a.Err.Error()
+	}
+	return q
+}
+
+// resolve asks the servers and returns the answer and how long it may be cached.
+func (c *Client) resolve(ctx context.Context, name string, qtype uint16) (Answer, time.Duration) {
 	if _, ok := dns.IsDomainName(name); !ok || len(name) > 254 {
-		return Answer{Name: name, Type: qtype, Status: StatusError, Err: fmt.Errorf("invalid domain name %q", name)}
+		return Answer{Name: name, Type: qtype, Status: StatusError, Err: fmt.Errorf("invalid domain name %q", name)}, failureTTL
 	}
 	select {
 	case c.sem <- struct{}{}:
 		defer func() { <-c.sem }()
 	case <-ctx.Done():
-		return Answer{Name: name, Type: qtype, Status: StatusTimeout, Err: ctx.Err()}
+		return Answer{Name: name, Type: qtype, Status: StatusTimeout, Err: ctx.Err()}, 0
 	}
 	var last Answer
+	var ttl time.Duration
 	// Two rounds over the servers, for timeouts and server failures; an
 	// NXDOMAIN or NODATA is an answer and is never retried.
 	for round := 0; round < 2; round++ {
@@ -273,20 +300,20 @@ func (c *Client) resolve(ctx context.Context, name string, qtype uint16) Answer 
 				if last.Name == "" {
 					last = Answer{Name: name, Type: qtype, Status: StatusTimeout, Err: ctx.Err()}
 				}
-				return last
+				return last, failureTTL
 			}
-			last = c.exchange(ctx, srv, name, qtype)
+			last, ttl = c.exchange(ctx, srv, name, qtype)
 			if !last.Failed() {
-				return last
+				return last, ttl
 			}
 		}
 	}
-	return last
+	return last, ttl
 }
 
-func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16) Answer {
+func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16) (Answer, time.Duration) {
 	if err := netguard.Check(server); err != nil {
-		return Answer{Name: name, Type: qtype, Server: server, Status: StatusError, Err: err}
+		return Answer{Name: name, Type: qtype, Server: server, Status: StatusError, Err: err}, failureTTL
 	}
 	m := new(dns.Msg)
 	m.SetQuestion(name, qtype)
@@ -298,7 +325,7 @@ func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16
 	defer cancel()
 	start := time.Now()
 	q := report.Query{Name: name, Type: dns.TypeToString[qtype], Server: server}
-	resp, _, err := c.udp.ExchangeContext(actx, m, server)
+	resp, err := c.exchangeUDP(actx, m, server)
 	if err == nil && resp.Truncated {
 		q.TCP = true
 		resp, _, err = c.tcp.ExchangeContext(actx, m, server)
@@ -327,10 +354,30 @@ func (c *Client) exchange(ctx context.Context, server, name string, qtype uint16
 			q.Error = ans.Err.Error()
 		}
 	}
+	c.record(ctx, q)
+	return ans, answerTTL(ans, resp)
+}
+
+// exchangeUDP sends m over one of the pooled UDP sockets to server.
+func (c *Client) exchangeUDP(ctx context.Context, m *dns.Msg, server string) (*dns.Msg, error) {
+	uc, err := c.sockets.get(ctx, c.udp, server)
+	if err != nil {
+		return nil, err
+	}
+	resp, _, err := c.udp.ExchangeWithConnContext(ctx, m, uc.Conn)
+	c.sockets.put(server, uc, err == nil)
+	return resp, err
+}
+
+// record keeps q in the lookup's TraceLog, or in the Client's trace.
+func (c *Client) record(ctx context.Context, q report.Query) {
+	if log := traceLogOf(ctx); log != nil {
+		log.add(q)
+		return
+	}
 	c.mu.Lock()
 	c.trace = append(c.trace, q)
 	c.mu.Unlock()
-	return ans
 }
 
 // interpret turns a reply into an Answer: it checks the question echoes

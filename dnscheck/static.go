@@ -12,6 +12,8 @@ import (
 // mox's dns.MockResolver): records are given in zone-file syntax, failures
 // per name. Names without records are NXDOMAIN; a name that has records of
 // other types, or that is an ancestor of a name with records, is NODATA.
+// The root exists, as on the internet: ". NS" is answered (static.) unless
+// records for the root are given, so a Vetter finds the resolver truthful.
 type StaticResolver struct {
 	mu      sync.Mutex
 	records map[string][]dns.RR
@@ -78,7 +80,7 @@ func (r *StaticResolver) Lookup(ctx context.Context, name string, qtype uint16) 
 	cur := name
 	for hop := 0; hop < 16; hop++ {
 		var cname string
-		for _, rr := range r.records[cur] {
+		for _, rr := range r.recordsAt(cur) {
 			if rr.Header().Rrtype == qtype {
 				ans.Records = append(ans.Records, rr)
 			} else if cn, ok := rr.(*dns.CNAME); ok && qtype != dns.TypeCNAME {
@@ -95,13 +97,22 @@ func (r *StaticResolver) Lookup(ctx context.Context, name string, qtype uint16) 
 		ans.CNAMEs = append(ans.CNAMEs, cname)
 		cur = cname
 	}
-	if len(r.records[cur]) > 0 || r.hasDescendant(cur) {
+	if len(r.recordsAt(cur)) > 0 || r.hasDescendant(cur) {
 		ans.Status = StatusNoData
 	} else {
 		ans.Status = StatusNXDomain
 		ans.Rcode = dns.RcodeNameError
 	}
 	return ans
+}
+
+// recordsAt returns the records owned by name; the root has an NS record
+// unless the test gave the root records of its own.
+func (r *StaticResolver) recordsAt(name string) []dns.RR {
+	if rrs := r.records[name]; len(rrs) > 0 || name != "." {
+		return rrs
+	}
+	return []dns.RR{&dns.NS{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 518400}, Ns: "static."}}
 }
 
 func (r *StaticResolver) hasDescendant(name string) bool {

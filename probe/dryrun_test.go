@@ -263,7 +263,8 @@ func TestConnectStatuses(t *testing.T) {
 			t.Fatalf("status %s %s", s.Status, s.Detail)
 		}
 		got := ids(s.Findings(FindingOptions{}))
-		if got["smtp.connect-failed"] != report.Unknown {
+		// A reset is the host's answer: a failure of that host.
+		if got["smtp.connection-refused"] != report.Failure || len(got) != 1 {
 			t.Errorf("findings %v", got)
 		}
 		if _, ok := got["smtp.starttls-missing"]; ok {
@@ -290,6 +291,10 @@ func TestConnectStatuses(t *testing.T) {
 		s := DryRun(context.Background(), cfg, Target{Host: "mx.example.test", Addr: "192.0.2.1:25"})
 		if s.Status != StatusConnectionTimeout {
 			t.Fatalf("status %s %s", s.Status, s.Detail)
+		}
+		// Silence is no answer: the session alone cannot say whose fault it is.
+		if got := ids(s.Findings(FindingOptions{})); got["smtp.connect-failed"] != report.Unknown || len(got) != 1 {
+			t.Errorf("findings %v", got)
 		}
 	})
 }

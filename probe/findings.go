@@ -96,14 +96,29 @@ func (s *Session) finder() mk {
 // can be judged; nil for any other session.
 func (s *Session) earlyEndFindings(f mk) []report.Finding {
 	switch s.Status {
-	case StatusConnectionRefused, StatusConnectionTimeout, StatusConnectionError, StatusNetworkUnreachable:
+	case StatusConnectionRefused:
+		// A refusal (TCP RST, or ICMP port unreachable) is the host's own
+		// answer: it came back from the address, so the path is open and
+		// the host says no (RFC 9293 §3.10.7.1: a SYN to a closed port is
+		// answered with a reset).
+		x := f("smtp.connection-refused", report.Failure, fmt.Sprintf("the host refused the connection to port %d (TCP reset)", s.Port))
+		x.Evidence = []string{s.Detail}
+		x.Cause = "nothing listens on the port, or the host's firewall rejects connections to it; senders that try this address fail the same way"
+		x.Fix = "start the mail server on this address and port, or open the port in the host's firewall; remove the address from DNS if it is not meant to receive mail"
+		x.References = []string{"RFC 9293 §3.10.7.1", "RFC 5321 §5.1"}
+		return []report.Finding{x}
+	case StatusConnectionTimeout, StatusConnectionError, StatusNetworkUnreachable:
 		x := f("smtp.connect-failed", report.Unknown, fmt.Sprintf("could not connect to port %d: %s", s.Port, s.Status))
 		x.Evidence = []string{s.Detail}
-		x.Cause = "either the server does not accept connections on this port, or this network blocks outgoing connections to it"
+		x.Cause = "no answer came back: the host is down, or a firewall drops the packets — at the host, or on this network (many providers filter outgoing port 25)"
 		x.Fix = "check from another network; if it fails there too, start the mail server or open the port in its firewall"
 		return []report.Finding{x}
 	case StatusCanceled:
-		return []report.Finding{f("smtp.canceled", report.Unknown, "the session was canceled before it ended")}
+		x := f("smtp.canceled", report.Unknown, "the session was canceled before it ended")
+		if s.Detail != "" {
+			x.Evidence = []string{s.Detail}
+		}
+		return []report.Finding{x}
 	case StatusGreetingTimeout:
 		x := f("smtp.greeting-timeout", report.Unknown, "the server accepted the connection but sent no complete greeting in time")
 		x.Evidence = append([]string{s.Detail}, s.Transcript()...)

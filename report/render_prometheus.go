@@ -51,19 +51,43 @@ func promFamilies() []*promFamily {
 // WritePrometheus writes the reports (one or many domains) as one
 // exposition in the Prometheus text format, each metric family once.
 func WritePrometheus(w io.Writer, reps ...*Report) error {
-	fams := promFamilies()
-	byName := map[string]*promFamily{}
-	for _, f := range fams {
-		f.seen = map[string]bool{}
-		byName[f.name] = f
-	}
+	c := NewPrometheusCollector()
 	for _, rep := range reps {
-		if rep != nil {
-			promReport(byName, rep)
-		}
+		c.Add(rep)
 	}
+	return c.Write(w)
+}
+
+// PrometheusCollector gathers the samples of reports as they come (mxray
+// check --domains) and writes them as one exposition at the end: an
+// exposition names each metric family once, so nothing can be written
+// before the last report is in. It keeps the samples, not the reports.
+type PrometheusCollector struct {
+	fams   []*promFamily
+	byName map[string]*promFamily
+}
+
+// NewPrometheusCollector returns an empty collector.
+func NewPrometheusCollector() *PrometheusCollector {
+	c := &PrometheusCollector{fams: promFamilies(), byName: map[string]*promFamily{}}
+	for _, f := range c.fams {
+		f.seen = map[string]bool{}
+		c.byName[f.name] = f
+	}
+	return c
+}
+
+// Add takes the samples of one report; nil is ignored.
+func (c *PrometheusCollector) Add(rep *Report) {
+	if rep != nil {
+		promReport(c.byName, rep)
+	}
+}
+
+// Write writes the exposition of every report added.
+func (c *PrometheusCollector) Write(w io.Writer) error {
 	bw := bufio.NewWriter(w)
-	for _, f := range fams {
+	for _, f := range c.fams {
 		f.write(bw)
 	}
 	return bw.Flush()

@@ -52,7 +52,7 @@ func TestHomePages(t *testing.T) {
 	r = get(t, hs.URL+"/demo/")
 	contains(t, "demo home", r.body, `href="/demo/check/healthy.example"`, `href="/demo/check/broken.example"`, "demo world")
 	r = get(t, hs.URL+"/preflight")
-	contains(t, "preflight form", r.body, `<label for="from">`, `<label for="ips">`, "not available in this build")
+	contains(t, "preflight form", r.body, `<label for="from">`, `<label for="ips">`, `<label for="message">`)
 }
 
 // TestCheckPage: the broken demo domain's page streams every part and

@@ -91,6 +91,11 @@ func (g *globalFlags) validateThresholds() error {
 
 // resolver builds the DNS client: --resolver, or /etc/resolv.conf.
 func (g *globalFlags) resolver() (*dnscheck.Client, error) {
+	return g.resolverWith(dnscheck.Options{})
+}
+
+// resolverWith is resolver with options (the bound on queries in flight).
+func (g *globalFlags) resolverWith(opt dnscheck.Options) (*dnscheck.Client, error) {
 	servers := g.resolvers
 	if len(servers) == 0 {
 		var err error
@@ -98,7 +103,7 @@ func (g *globalFlags) resolver() (*dnscheck.Client, error) {
 			return nil, fmt.Errorf("%w (use --resolver ADDR)", err)
 		}
 	}
-	return dnscheck.NewClient(servers, dnscheck.Options{})
+	return dnscheck.NewClient(servers, opt)
 }
 
 func (g *globalFlags) context(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -109,3 +109,21 @@ func TestCheckUnreachableResolverIsUnknown(t *testing.T) {
 		t.Fatalf("want mx.lookup-failed in:\n%s", out)
 	}
 }
+
+// TestCheckLyingResolver: on a resolver that answers NXDOMAIN for
+// everything, `mxray check` says the resolver cannot be trusted, names it,
+// and exits 3 — not 2 with "does not exist, no SPF, no DMARC".
+func TestCheckLyingResolver(t *testing.T) {
+	srv := dnstest.Start(t, cliZone)
+	srv.SetFaultAll(dnstest.Fault{Rcode: 3}) // NXDOMAIN
+	code, out, stderr := runCLI(t, "check", "example.com", "--skip", "smtp,dnsbl", "--resolver", srv.Addr)
+	if code != report.ExitUnknown {
+		t.Fatalf("exit %d, want %d\n%s%s", code, report.ExitUnknown, out, stderr)
+	}
+	if !strings.Contains(out, "cannot be trusted") || !strings.Contains(out, srv.Addr) {
+		t.Fatalf("the report must say the resolver %s cannot be trusted:\n%s", srv.Addr, out)
+	}
+	if strings.Contains(out, "does not exist in DNS") {
+		t.Fatalf("a lying resolver's NXDOMAIN reported as fact:\n%s", out)
+	}
+}

@@ -8,8 +8,11 @@
 //   - NXDOMAIN and NODATA carry the enclosing zone's SOA in the authority section,
 //   - "*.zone" wildcards are synthesised (RFC 4592, closest encloser),
 //   - a UDP answer larger than the client's EDNS buffer (or 512 octets) is truncated,
+//   - the root exists as on the internet: ". NS" and ". SOA" are answered
+//     (with a synthetic ns.dnstest. unless the zone text gives the root's records),
 //   - faults per name and type: SERVFAIL, REFUSED, silence (the client times out),
-//     added latency, and a global latency per answer,
+//     added latency, and a global latency per answer; a fault for every name
+//     (SetFaultAll) makes a lying resolver, e.g. NXDOMAIN for everything,
 //   - names under a zone marked Secure get the AD bit when the query asks for it
 //     (and every CNAME target of the answer is under a Secure zone too).
 //
@@ -57,9 +60,11 @@ type Server struct {
 	names    map[string]bool     // every owner and every ancestor up to the zone apex (for NODATA vs NXDOMAIN)
 	soas     map[string]*dns.SOA // zone apex -> SOA
 	faults   map[faultKey]Fault
+	faultAll *Fault // for every name without a fault of its own
 	secure   []string
 	latency  time.Duration
 	queries  atomic.Int64
+	noLog    atomic.Bool
 	logMu    sync.Mutex
 	log      []string
 }
@@ -161,11 +166,21 @@ func (s *Server) SetFault(name string, qtype uint16, f Fault) {
 	s.faults[faultKey{dns.CanonicalName(name), qtype}] = f
 }
 
+// SetFaultAll injects f for every name and type that has no fault of its
+// own: Fault{Rcode: dns.RcodeNameError} is a resolver that answers NXDOMAIN
+// for everything (an offline sandbox, a captive portal, a broken forwarder).
+func (s *Server) SetFaultAll(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faultAll = &f
+}
+
 // ClearFaults removes every injected fault.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = map[faultKey]Fault{}
+	s.faultAll = nil
 }
 
 // SetLatency delays every answer by d (before any per-name Delay).
@@ -182,6 +197,10 @@ func (s *Server) Secure(zone string) {
 	defer s.mu.Unlock()
 	s.secure = append(s.secure, dns.CanonicalName(zone))
 }
+
+// KeepLog turns the query log on (the default) or off: a benchmark that
+// sends a million queries needs the count, not the list.
+func (s *Server) KeepLog(on bool) { s.noLog.Store(!on) }
 
 // Queries is the number of queries received.
 func (s *Server) Queries() int { return int(s.queries.Load()) }
@@ -256,15 +275,20 @@ func (s *Server) serve(w dns.ResponseWriter, r *dns.Msg, udp bool) {
 	}
 	q := r.Question[0]
 	qname := dns.CanonicalName(q.Name)
-	s.logMu.Lock()
-	s.log = append(s.log, qname+" "+dns.TypeToString[q.Qtype])
-	s.logMu.Unlock()
+	if !s.noLog.Load() {
+		s.logMu.Lock()
+		s.log = append(s.log, qname+" "+dns.TypeToString[q.Qtype])
+		s.logMu.Unlock()
+	}
 
 	s.mu.RLock()
 	latency := s.latency
 	f, hasFault := s.faults[faultKey{qname, q.Qtype}]
 	if !hasFault {
 		f, hasFault = s.faults[faultKey{qname, 0}]
+	}
+	if !hasFault && s.faultAll != nil {
+		f, hasFault = *s.faultAll, true
 	}
 	s.mu.RUnlock()
 
@@ -380,6 +404,9 @@ func (s *Server) lookupLocked(name string) ([]dns.RR, bool) {
 	if rrs, ok := s.records[name]; ok {
 		return rrs, true
 	}
+	if name == "." {
+		return rootRecords, true
+	}
 	if s.names[name] {
 		return nil, true // empty non-terminal
 	}
@@ -401,11 +428,20 @@ func (s *Server) addSOALocked(m *dns.Msg, name string) {
 			return
 		}
 	}
-	// No zone in the data encloses the name: answer with a synthetic root SOA
-	// so that negative answers always carry one.
-	m.Ns = append(m.Ns, &dns.SOA{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 300},
-		Ns: "ns.dnstest.", Mbox: "hostmaster.dnstest.", Serial: 1, Refresh: 3600, Retry: 600, Expire: 86400, Minttl: 300})
+	// No zone in the data encloses the name: answer with the synthetic root
+	// SOA so that negative answers always carry one.
+	m.Ns = append(m.Ns, dns.Copy(rootSOA))
 }
+
+// rootSOA and rootRecords stand for the root zone when the zone text does
+// not give it: every resolver can answer the root's NS and SOA, and mxray
+// asks for them to vet the resolver (dnscheck.Vetter).
+var (
+	rootSOA = &dns.SOA{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: 300},
+		Ns: "ns.dnstest.", Mbox: "hostmaster.dnstest.", Serial: 1, Refresh: 3600, Retry: 600, Expire: 86400, Minttl: 300}
+	rootRecords = []dns.RR{rootSOA,
+		&dns.NS{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: 518400}, Ns: "ns.dnstest."}}
+)
 
 func (s *Server) secureLocked(name string) bool {
 	for _, z := range s.secure {

@@ -111,6 +111,26 @@ func Router(routes map[string]string) func(ctx context.Context, network, addr st
 	}
 }
 
+// SilentAddr returns a loopback address whose listener never accepts: the
+// kernel completes the TCP handshake, and then nothing is ever said (a
+// tarpit, or a proxy holding the connection). It is closed when the test ends.
+func SilentAddr(t TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().String()
+}
+
+// Blackhole is a dialer for a network that drops every packet: no answer
+// comes until the context's deadline, as with egress filtering of port 25.
+func Blackhole(ctx context.Context, network, addr string) (net.Conn, error) {
+	<-ctx.Done()
+	return nil, &net.OpError{Op: "dial", Net: network, Err: ctx.Err()}
+}
+
 // ClosedAddr returns a loopback address where nothing listens (connection
 // refused).
 func ClosedAddr(t TB) string {
