@@ -18,10 +18,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/miekg/dns"
 
+	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck"
 )
 
@@ -242,7 +242,7 @@ type dialFunc = func(ctx context.Context, network, address string) (net.Conn, er
 // policy, and SMTP connections (every port but 443) take the process-wide
 // lock of their IP address, held until the connection is closed, so that
 // concurrent requests never open two SMTP connections to one server.
-func guardedDial(dial dialFunc, p policy, locks *ipLocks) dialFunc {
+func guardedDial(dial dialFunc, p policy, locks *check.IPLocks) dialFunc {
 	return func(ctx context.Context, network, address string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(address)
 		if err != nil {
@@ -258,9 +258,9 @@ func guardedDial(dial dialFunc, p policy, locks *ipLocks) dialFunc {
 		if port == "443" {
 			return dial(ctx, network, address)
 		}
-		release, err := locks.acquire(ctx, a.Unmap())
+		release, err := locks.Lock(ctx, a.Unmap().String())
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("waiting for another SMTP session with %s to end: %w", a.Unmap(), err)
 		}
 		c, err := dial(ctx, network, address)
 		if err != nil {
@@ -269,54 +269,6 @@ func guardedDial(dial dialFunc, p policy, locks *ipLocks) dialFunc {
 		}
 		return &lockedConn{Conn: c, release: release}, nil
 	}
-}
-
-// ipLocks are the per-IP SMTP locks shared by every request.
-type ipLocks struct {
-	mu sync.Mutex
-	m  map[netip.Addr]*ipLock
-}
-
-type ipLock struct {
-	ch    chan struct{}
-	users int
-}
-
-// acquire waits for the IP's lock (or ctx) and returns its release.
-func (l *ipLocks) acquire(ctx context.Context, ip netip.Addr) (func(), error) {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[netip.Addr]*ipLock{}
-	}
-	e := l.m[ip]
-	if e == nil {
-		e = &ipLock{ch: make(chan struct{}, 1)}
-		l.m[ip] = e
-	}
-	e.users++
-	l.mu.Unlock()
-	leave := func() {
-		l.mu.Lock()
-		if e.users--; e.users == 0 {
-			delete(l.m, ip)
-		}
-		l.mu.Unlock()
-	}
-	select {
-	case e.ch <- struct{}{}:
-		var once sync.Once
-		return func() { once.Do(func() { <-e.ch; leave() }) }, nil
-	case <-ctx.Done():
-		leave()
-		return nil, fmt.Errorf("waiting for another SMTP session with %s to end: %w", ip, ctx.Err())
-	}
-}
-
-// held is the number of IPs with a lock taken or awaited (for tests).
-func (l *ipLocks) held() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.m)
 }
 
 // lockedConn releases its IP lock when closed.

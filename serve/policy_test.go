@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mxray/mxray/check"
 )
 
 func TestReverseAddr(t *testing.T) {
@@ -90,7 +92,7 @@ func TestPolicy(t *testing.T) {
 // one IP wait for each other across requests; HTTPS dials do not.
 func TestGuardedDial(t *testing.T) {
 	var open, peak atomic.Int32
-	locks := &ipLocks{}
+	locks := &check.IPLocks{}
 	inner := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		n := open.Add(1)
 		for {
@@ -125,8 +127,8 @@ func TestGuardedDial(t *testing.T) {
 	if peak.Load() != 1 {
 		t.Errorf("%d SMTP connections to one IP at once, want 1", peak.Load())
 	}
-	if locks.held() != 0 {
-		t.Errorf("%d locks left", locks.held())
+	if locks.Len() != 0 {
+		t.Errorf("%d locks left", locks.Len())
 	}
 	// A waiting dial gives up with its context.
 	c, _ := d(context.Background(), "tcp", "81.2.69.2:25")

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/internal/netguard"
 	"github.com/mxray/mxray/report"
 )
@@ -63,7 +64,7 @@ type Server struct {
 	policy  policy
 	rates   *clientRates
 	slots   slots
-	locks   *ipLocks
+	locks   *check.IPLocks
 	metrics *metrics
 	pages   *template.Template
 	csrf    *http.CrossOriginProtection
@@ -104,7 +105,7 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, policy: policy{allowPrivate: o.AllowPrivate, names: names, prefixes: prefixes},
 		rates: newClientRates(max(o.RatePerMinute, 0), o.Burst), slots: make(slots, o.MaxInFlight),
-		locks: &ipLocks{}, metrics: newMetrics(), csrf: http.NewCrossOriginProtection()}
+		locks: &check.IPLocks{}, metrics: newMetrics(), csrf: http.NewCrossOriginProtection()}
 	for _, origin := range o.TrustedOrigins {
 		if err := s.csrf.AddTrustedOrigin(origin); err != nil {
 			return nil, fmt.Errorf("--trusted-origin %q: %v", origin, err)
