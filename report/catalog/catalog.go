@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
-	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,9 +44,8 @@ type Entry struct {
 	File  string `json:"-"`
 	Index int    `json:"-"`
 
-	patterns []*regexp.Regexp
-	lits     []string // per pattern: a lower-case ASCII literal every match contains ("" = none known)
-	exclude  []*regexp.Regexp
+	patterns []textPattern
+	exclude  []textPattern
 }
 
 // Example is a reply used by the catalog's own tests: an entry must
@@ -177,21 +174,20 @@ func (e *Entry) compile() error {
 			return fmt.Errorf("bad enhanced range %q", x)
 		}
 	}
-	e.patterns, e.lits, e.exclude = nil, nil, nil
+	e.patterns, e.exclude = nil, nil
 	for _, p := range e.Patterns {
-		re, err := regexp.Compile("(?i)" + p)
+		tp, err := compilePattern(p)
 		if err != nil {
 			return fmt.Errorf("pattern %q: %w", p, err)
 		}
-		e.patterns = append(e.patterns, re)
-		e.lits = append(e.lits, requiredLiteral(p))
+		e.patterns = append(e.patterns, tp)
 	}
 	for _, p := range e.Exclude {
-		re, err := regexp.Compile("(?i)" + p)
+		tp, err := compilePattern(p)
 		if err != nil {
 			return fmt.Errorf("exclude %q: %w", p, err)
 		}
-		e.exclude = append(e.exclude, re)
+		e.exclude = append(e.exclude, tp)
 	}
 	return nil
 }
@@ -233,8 +229,9 @@ type reply struct {
 	enhanced               string // "" = unknown; otherwise canonical "c.s.d"
 	class, subject, detail int
 	text                   string // normalized: prefixes stripped, one line, single spaces
-	lower                  string // text in lower case if it is pure ASCII (literal prefilter)
-	ascii                  bool
+	lower                  string // text with ASCII letters in lower case (same byte offsets)
+	ascii                  bool   // the text is pure ASCII
+	foldOnly               bool   // the text has a rune that folds to an ASCII letter (K, ſ): match with case folding only
 }
 
 var (
@@ -300,8 +297,9 @@ func prepareReply(stage Stage, code int, enhanced, text string) reply {
 	norm, tcode, tenh := normalizeReplyText(text)
 	r := reply{stage: stage, code: code, text: norm}
 	r.ascii = isASCII(norm)
-	if r.ascii {
-		r.lower = strings.ToLower(norm)
+	r.foldOnly = !r.ascii && strings.ContainsAny(norm, "\u212a\u017f")
+	if !r.foldOnly {
+		r.lower = asciiLower(norm)
 	}
 	if r.code == 0 {
 		r.code = tcode
@@ -327,32 +325,39 @@ func prepareReply(stage Stage, code int, enhanced, text string) reply {
 // pattern matched and its named captures.
 func (c *Catalog) Match(stage Stage, code int, enhanced, text string) (*Entry, string, map[string]string) {
 	r := prepareReply(stage, code, enhanced, text)
+	e := c.first(&r)
+	if e == nil {
+		return nil, "", nil
+	}
+	_, m, caps := e.match(&r, true)
+	return e, m, caps
+}
+
+// first is the first entry that matches (without captures: only the
+// winner's are needed).
+func (c *Catalog) first(r *reply) *Entry {
 	for _, e := range c.Entries {
-		if ok, m, caps := e.match(r); ok {
-			return e, m, caps
+		if ok, _, _ := e.match(r, false); ok {
+			return e
 		}
 	}
-	return nil, "", nil
+	return nil
 }
 
 // Explain is Explain on this catalog.
 func (c *Catalog) Explain(stage Stage, code int, enhanced string, text string) Explanation {
 	r := prepareReply(stage, code, enhanced, text)
+	return c.explainWith(c.first(&r), &r)
+}
+
+// explainWith builds the explanation of r by entry (nil: no entry matched).
+func (c *Catalog) explainWith(entry *Entry, r *reply) Explanation {
 	ex := Explanation{Stage: r.stage, Code: r.code, EnhancedCode: r.enhanced}
 	if r.enhanced != "" {
 		// Only registered codes get a name; Microsoft's 5.7.606 and the like
 		// are explained by their catalog entry instead.
 		if name, _, ok := EnhancedCodeInfo(r.enhanced); ok {
 			ex.EnhancedName = name
-		}
-	}
-	var entry *Entry
-	var matched string
-	var caps map[string]string
-	for _, e := range c.Entries {
-		if ok, m, cp := e.match(r); ok {
-			entry, matched, caps = e, m, cp
-			break
 		}
 	}
 	if entry == nil {
@@ -362,6 +367,7 @@ func (c *Catalog) Explain(stage Stage, code int, enhanced string, text string) E
 		ex.Summary = "the reply could not be classified"
 		return ex
 	}
+	_, matched, caps := entry.match(r, true)
 	ex.Entry, ex.Cause, ex.Reason, ex.ActionBy = entry.ID, entry.Cause, entry.Reason, entry.ActionBy
 	ex.Matched, ex.Captures, ex.Source = matched, caps, entry.Source
 	ex.References = append([]string(nil), entry.References...)
@@ -401,46 +407,23 @@ func expandVars(s string, vars map[string]string) string {
 // match reports whether the entry applies to r. A condition on a field the
 // reply lacks (code 0, no enhanced code) holds only if the entry has text
 // patterns, which then decide; fallbacks without patterns need the field.
-func (e *Entry) match(r reply) (bool, string, map[string]string) {
-	hasText := len(e.patterns) > 0 && !e.Strict
-	if len(e.Stages) > 0 {
-		if r.stage == StageUnknown {
-			if e.RequireStage {
-				return false, "", nil
-			}
-		} else if !stageIn(r.stage, e.Stages) {
-			return false, "", nil
-		}
-	}
-	if len(e.Codes) > 0 {
-		if r.code == 0 {
-			if !hasText {
-				return false, "", nil
-			}
-		} else if !codeIn(r.code, e.Codes) {
-			return false, "", nil
-		}
-	}
-	if len(e.Enhanced) > 0 {
-		if r.enhanced == "" {
-			if !hasText {
-				return false, "", nil
-			}
-		} else if !enhancedIn(r, e.Enhanced) {
-			return false, "", nil
-		}
+// With want, the matched text and named captures are returned too (only
+// the winning entry needs them).
+func (e *Entry) match(r *reply, want bool) (bool, string, map[string]string) {
+	if !e.fieldsMatch(r) {
+		return false, "", nil
 	}
 	if len(e.patterns) == 0 {
-		if e.excluded(r) {
-			return false, "", nil
-		}
-		return true, "", nil
+		return !e.excluded(r), "", nil
 	}
-	for i, re := range e.patterns {
-		if r.ascii && e.lits[i] != "" && !strings.Contains(r.lower, e.lits[i]) {
-			continue // cannot match: a required literal is missing
+	for _, p := range e.patterns {
+		if !want {
+			if p.matches(r) {
+				return !e.excluded(r), "", nil
+			}
+			continue
 		}
-		m := re.FindStringSubmatchIndex(r.text)
+		m := p.find(r)
 		if m == nil {
 			continue
 		}
@@ -448,7 +431,7 @@ func (e *Entry) match(r reply) (bool, string, map[string]string) {
 			return false, "", nil
 		}
 		var caps map[string]string
-		for i, name := range re.SubexpNames() {
+		for i, name := range p.fold.SubexpNames() {
 			if name == "" || m[2*i] < 0 {
 				continue
 			}
@@ -462,9 +445,42 @@ func (e *Entry) match(r reply) (bool, string, map[string]string) {
 	return false, "", nil
 }
 
-func (e *Entry) excluded(r reply) bool {
+// fieldsMatch checks the stage, code and enhanced-code conditions.
+func (e *Entry) fieldsMatch(r *reply) bool {
+	hasText := len(e.patterns) > 0 && !e.Strict
+	if len(e.Stages) > 0 {
+		if r.stage == StageUnknown {
+			if e.RequireStage {
+				return false
+			}
+		} else if !stageIn(r.stage, e.Stages) {
+			return false
+		}
+	}
+	if len(e.Codes) > 0 {
+		if r.code == 0 {
+			if !hasText {
+				return false
+			}
+		} else if !codeIn(r.code, e.Codes) {
+			return false
+		}
+	}
+	if len(e.Enhanced) > 0 {
+		if r.enhanced == "" {
+			if !hasText {
+				return false
+			}
+		} else if !enhancedIn(*r, e.Enhanced) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Entry) excluded(r *reply) bool {
 	for _, x := range e.exclude {
-		if x.MatchString(r.text) {
+		if x.matches(r) {
 			return true
 		}
 	}
@@ -551,46 +567,21 @@ func enhancedIn(r reply, pats []string) bool {
 	return false
 }
 
-// requiredLiteral returns a lower-case ASCII string that every match of the
-// case-insensitive pattern must contain, or "" if none is known. Explain uses
-// it to skip most regular expressions with a substring test: the catalog has
-// hundreds of patterns and a reply matches few of them.
-func requiredLiteral(pattern string) string {
-	re, err := syntax.Parse(pattern, syntax.Perl|syntax.FoldCase)
-	if err != nil {
-		return ""
-	}
-	lit := literalOf(re.Simplify())
-	for i := 0; i < len(lit); i++ {
-		if lit[i] >= 0x80 {
-			return ""
-		}
-	}
-	return strings.ToLower(lit)
-}
-
-func literalOf(re *syntax.Regexp) string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		return string(re.Rune)
-	case syntax.OpCapture, syntax.OpPlus:
-		return literalOf(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return literalOf(re.Sub[0])
-		}
-	case syntax.OpConcat:
-		// Any part of a concatenation is required; adjacent literals
-		// are merged by the parser, so the longest part is the best filter.
-		best := ""
-		for _, sub := range re.Sub {
-			if l := literalOf(sub); len(l) > len(best) {
-				best = l
+// asciiLower lowers the ASCII letters of s and leaves every other byte:
+// the result has the same length and offsets.
+func asciiLower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
 			}
+			return string(b)
 		}
-		return best
 	}
-	return ""
+	return s
 }
 
 func isASCII(s string) bool {

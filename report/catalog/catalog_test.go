@@ -59,8 +59,8 @@ func TestCatalogEntriesWellFormed(t *testing.T) {
 		}
 		// Every {name} in summary or fix is a built-in or a named group.
 		known := map[string]bool{"code": true, "enhanced": true, "enhanced_name": true}
-		for _, re := range e.patterns {
-			for _, n := range re.SubexpNames() {
+		for _, p := range e.patterns {
+			for _, n := range p.fold.SubexpNames() {
 				known[n] = true
 			}
 		}
@@ -106,7 +106,8 @@ func TestCatalogExamples(t *testing.T) {
 				}
 			}
 			for _, x := range e.NearMiss {
-				if ok, _, _ := e.match(prepareReply(x.Stage, x.Code, x.Enhanced, x.Text)); ok {
+				r := prepareReply(x.Stage, x.Code, x.Enhanced, x.Text)
+				if ok, _, _ := e.match(&r, false); ok {
 					t.Errorf("near miss %+v matches", x)
 				}
 			}
@@ -446,8 +447,9 @@ func TestRequiredLiteral(t *testing.T) {
 	}
 }
 
-// TestPrefilterIsExact: the literal prefilter never changes which entry
-// wins, on every example, near miss and seed reply.
+// TestPrefilterIsExact: the literal prefilter and the lower-case patterns
+// used on ASCII text never change which entry wins, on every example, near
+// miss and seed reply (the other path is the plain case-folding one).
 func TestPrefilterIsExact(t *testing.T) {
 	c := mustCatalog(t)
 	var inputs []Example
@@ -460,7 +462,7 @@ func TestPrefilterIsExact(t *testing.T) {
 	}
 	first := func(r reply) string {
 		for _, e := range c.Entries {
-			if ok, _, _ := e.match(r); ok {
+			if ok, _, _ := e.match(&r, false); ok {
 				return e.ID
 			}
 		}
@@ -469,7 +471,7 @@ func TestPrefilterIsExact(t *testing.T) {
 	for _, x := range inputs {
 		r := prepareReply(x.Stage, x.Code, x.Enhanced, x.Text)
 		with := first(r)
-		r.ascii, r.lower = false, ""
+		r.foldOnly = true
 		if without := first(r); with != without {
 			t.Errorf("%+v: %s with the prefilter, %s without", x, with, without)
 		}
