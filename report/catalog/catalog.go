@@ -60,7 +60,16 @@ type Example struct {
 // Catalog is the ordered list of entries; the first match wins.
 type Catalog struct {
 	Entries []*Entry
+	byID    map[string]*Entry
 }
+
+// Entry returns the entry with the id, or nil.
+func (c *Catalog) Entry(id string) *Entry { return c.byID[id] }
+
+// Fallback reports whether the entry is one of the fallbacks per enhanced
+// code, basic code or reply class (files 70- and later): a reply explained
+// by one said nothing the catalog recognised beyond its codes.
+func (e *Entry) Fallback() bool { return e.File >= "70" }
 
 var validStages = map[Stage]bool{
 	StageConnect: true, StageEHLO: true, StageSTARTTLS: true, StageAUTH: true, StageMAIL: true,
@@ -85,7 +94,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	c := &Catalog{}
+	c := &Catalog{byID: map[string]*Entry{}}
 	seen := map[string]string{}
 	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
@@ -107,6 +116,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 			seen[e.ID] = name
 			e.Index = len(c.Entries)
 			c.Entries = append(c.Entries, e)
+			c.byID[e.ID] = e
 		}
 	}
 	if len(c.Entries) == 0 {
