@@ -106,11 +106,11 @@ func TestCacheExplainsLikeCatalog(t *testing.T) {
 
 func TestMaskReply(t *testing.T) {
 	for in, want := range map[string]string{
-		"Client host [192.0.2.1] blocked using zen.spamhaus.org":       "Client host [#ip] blocked using zen.spamhaus.org",
-		"<a.b@example.com>: Recipient address rejected: User unknown.": "<#addr>: Recipient address rejected: User unknown.",
+		"Client host [192.0.2.1] blocked using zen.spamhaus.org":             "Client host [#ip] blocked using zen.spamhaus.org",
+		"<a.b@example.com>: Recipient address rejected: User unknown.":       "<#addr>: Recipient address rejected: User unknown.",
 		"from [IPv6:2001:db8::1] id 4Z1abc2XyzQ3 RESOLVER.ADR.RecipNotFound": "from [#ip] id #id RESOLVER.ADR.RecipNotFound",
-		"550 5.7.606 Access denied, banned sending IP [198.51.100.2]":         "550 5.7.606 Access denied, banned sending IP [#ip]",
-		"version 4.16.55.1 and 12:30:00":                                      "version #ip and 12:30:00",
+		"550 5.7.606 Access denied, banned sending IP [198.51.100.2]":        "550 5.7.606 Access denied, banned sending IP [#ip]",
+		"version 4.16.55.1 and 12:30:00":                                     "version #ip and 12:30:00",
 	} {
 		if got := MaskReply(in); got != want {
 			t.Errorf("MaskReply(%q) = %q, want %q", in, got, want)
