@@ -71,6 +71,9 @@ type Explained struct {
 type ExplainOptions struct {
 	Stage  catalog.Stage // overrides the stage found in the text ("" or unknown: keep)
 	Limits Limits        // zero: DefaultLimits
+	// Cache, when set, explains replies through a catalog cache (mail
+	// logs: the same reply with other addresses in it).
+	Cache *catalog.Cache
 
 	embedded bool // explaining a message quoted inside another: do not descend again
 }
@@ -194,7 +197,11 @@ func explainOne(found FoundReply, opt ExplainOptions) catalog.Explanation {
 	}
 	// A reply is a few hundred bytes; what is longer is the prose around it.
 	// The bound keeps the catalog's work per reply small on hostile input.
-	return catalog.Explain(stage, found.Code, found.Enhanced, pstCap(found.Text, bncMaxExplain))
+	text := pstCap(found.Text, bncMaxExplain)
+	if opt.Cache != nil {
+		return opt.Cache.Explain(stage, found.Code, found.Enhanced, text)
+	}
+	return catalog.Explain(stage, found.Code, found.Enhanced, text)
 }
 
 // bncFallback reports whether an explanation came only from the fallback
@@ -205,12 +212,8 @@ func bncFallback(ex catalog.Explanation) bool {
 	if err != nil || ex.Entry == "" {
 		return true
 	}
-	for _, e := range c.Entries {
-		if e.ID == ex.Entry {
-			return e.File >= "70"
-		}
-	}
-	return true
+	e := c.Entry(ex.Entry)
+	return e == nil || e.Fallback()
 }
 
 // ExplainMessage explains a parsed message: feedback report, auto-reply,
@@ -370,10 +373,8 @@ func explainDSNRecipient(r DSNRecipient, lines []string, others []string, opt Ex
 			found.Enhanced = r.Status
 		}
 	}
-	er := ExplainedReply{Recipient: r.FinalRecipient, Source: "dsn", Action: r.Action, Status: r.Status,
-		RemoteMTA: r.RemoteMTA, Reply: found.Text}
-	er.Explanation = explainOne(found, opt)
-	bncDeliveryReason(&er, found)
+	er := ExplainReply(found, Delivery{Recipient: r.FinalRecipient, Source: "dsn", Action: r.Action, Status: r.Status,
+		RemoteMTA: r.RemoteMTA}, opt)
 	er.Entities = ExtractEntities(strings.Join([]string{r.RemoteMTA, found.Text}, "\n"))
 	return er
 }
@@ -439,9 +440,7 @@ func (r bncRecipient) explain(opt ExplainOptions) ExplainedReply {
 	if found.Text == "" {
 		found.Text = pstJoin(strings.Split(r.para, "\n"))
 	}
-	er := ExplainedReply{Recipient: r.addr, Source: src, Reply: found.Text}
-	er.Explanation = explainOne(found, opt)
-	bncDeliveryReason(&er, found)
+	er := ExplainReply(found, Delivery{Recipient: r.addr, Source: src}, opt)
 	er.Entities = ExtractEntities(found.Text)
 	return er
 }

@@ -27,6 +27,32 @@ import (
 	"github.com/mxray/mxray/report/catalog"
 )
 
+// Delivery is what the context of a reply says about its delivery: for
+// whom, what the sending MTA did with the message, and where the reply was
+// found.
+type Delivery struct {
+	Recipient string
+	// Source: reply, text, dsn, bounce-body, exim, exchange-ndr,
+	// postfix-log, exim-log, sendmail-log.
+	Source string
+	// Action is the DSN Action (RFC 3464 §2.3.3: failed, delayed,
+	// delivered, relayed, expanded), or "expired" when the sending MTA says
+	// it gave up after its retry time.
+	Action    string
+	Status    string // the DSN Status or a log's dsn= (RFC 3463 code)
+	RemoteMTA string
+}
+
+// ExplainReply explains one reply found for a delivery: the catalog's
+// reading of the reply, then the rules that follow from the delivery.
+func ExplainReply(found FoundReply, d Delivery, opt ExplainOptions) ExplainedReply {
+	er := ExplainedReply{Recipient: d.Recipient, Source: d.Source, Action: d.Action, Status: d.Status,
+		RemoteMTA: d.RemoteMTA, Reply: found.Text}
+	er.Explanation = explainOne(found, opt)
+	bncDeliveryReason(&er, found)
+	return er
+}
+
 // bncDeliveryReason applies the rules to an explained reply.
 func bncDeliveryReason(er *ExplainedReply, found FoundReply) {
 	switch er.Action {
