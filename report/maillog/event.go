@@ -56,16 +56,16 @@ const maxLine = 2048
 
 // parsed is what an MTA's parser read from one line, before explaining.
 type parsed struct {
-	mta, queueID, direction, action   string
-	recipients                        []string
-	sender                            string
-	haveSender                        bool // the line itself says the sender
-	remoteHost, remoteIP, dsn         string
-	stage                             catalog.Stage
-	code                              int
-	enhanced                          string
-	text                              string
-	permanent                         *bool // known from the line when there is no code (Exim's "temporarily rejected")
+	mta, queueID, direction, action string
+	recipients                      []string
+	sender                          string
+	haveSender                      bool // the line itself says the sender
+	remoteHost, remoteIP, dsn       string
+	stage                           catalog.Stage
+	code                            int
+	enhanced                        string
+	text                            string
+	permanent                       *bool // known from the line when there is no code (Exim's "temporarily rejected")
 }
 
 // source names the MTA's log in ExplainedReply.Source.
