@@ -22,6 +22,8 @@ package message
 //     recipient-side filtering").
 
 import (
+	"strings"
+
 	"github.com/mxray/mxray/internal/lazyre"
 
 	"github.com/mxray/mxray/report/catalog"
@@ -71,14 +73,15 @@ func bncDeliveryReason(er *ExplainedReply, found FoundReply) {
 	}
 	transient := (found.Code >= 400 && found.Code < 500) ||
 		(found.Code == 0 && (len(er.Status) > 0 && er.Status[0] == '4' || len(er.EnhancedCode) > 0 && er.EnhancedCode[0] == '4'))
-	gaveUp := er.Action == "failed" || er.Action == "expired" || (er.Action == "" && er.Source != "reply" && er.Source != "text" && er.Source != "postfix-log")
+	isLog := strings.HasSuffix(er.Source, "-log")
+	gaveUp := er.Action == "failed" || er.Action == "expired" || (er.Action == "" && er.Source != "reply" && er.Source != "text" && !isLog)
 	vague := bncFallback(er.Explanation) || er.Reason == "undefined"
 	switch {
 	case bncEnhancedDetail(er.Status, "4.7") || bncEnhancedDetail(er.EnhancedCode, "4.7"),
 		er.Action == "expired",
 		vague && bncExpiredRE.MatchString(er.Reply),
 		gaveUp && transient && er.Reason == "networkerror" && bncConnectFailRE.MatchString(er.Reply),
-		er.Action == "delayed" && vague:
+		er.Action == "delayed" && vague && !isLog:
 		bncSetExpired(er)
 	case er.Reason == "undefined" && er.Recipient != "" && found.Code == 0 && found.Enhanced == "" && er.Status == "" && !transient:
 		// The bounce names the recipient as failed but gives no reply, no

@@ -418,67 +418,13 @@ func pstNotDomain(d string) bool {
 	return false
 }
 
-// pstPostfixLogRE matches a Postfix delivery log line (smtp(8)/local(8)):
-// "... to=<a@b>, relay=mx[192.0.2.1]:25, ..., dsn=5.1.1, status=bounced (host mx[192.0.2.1] said: 550 ... (in reply to RCPT TO command))".
-var (
-	pstPostfixLogRE = lazyre.New(`\bstatus=(sent|bounced|deferred|expired|undeliverable|deliverable)\b\s*(?:\((.*)\))?`)
-	pstPostfixToRE  = lazyre.New(`\bto=<([^>]*)>`)
-	pstPostfixDSNRE = lazyre.New(`\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})\b`)
-	pstRelayRE      = lazyre.New(`\brelay=([^,\s]+)`)
-)
-
-// ExplainText explains pasted text that is not a whole message: Postfix
-// log lines (one reply per line), an MTA's bounce text listing recipients
-// (one reply per recipient), or one reply (single or multi-line).
+// ExplainText explains pasted text that is not a whole message: an MTA's
+// bounce text listing recipients (one reply per recipient), pasted
+// delivery-status fields, or one reply (single or multi-line). Mail logs
+// are read by report/maillog, line by line.
 func ExplainText(text string, opt ExplainOptions) *Explained {
 	text = strings.ReplaceAll(text, "\r", "")
 	ex := &Explained{Kind: "reply"}
-	for _, line := range strings.Split(text, "\n") {
-		m := pstPostfixLogRE.FindStringSubmatchIndex(line)
-		if m == nil {
-			continue
-		}
-		ex.Kind = "log"
-		status := line[m[2]:m[3]]
-		inner := ""
-		if m[4] >= 0 {
-			inner = line[m[4]:m[5]]
-		}
-		found := FindReply(inner)
-		if found.Text == "" {
-			found.Text = inner
-		}
-		er := ExplainedReply{Source: "postfix-log", Action: status, Reply: found.Text}
-		if t := pstPostfixToRE.FindStringSubmatch(line); t != nil {
-			er.Recipient = t[1]
-		}
-		if d := pstPostfixDSNRE.FindStringSubmatch(line); d != nil {
-			er.Status = d[1]
-			if found.Enhanced == "" && dsnStatusOK(d[1], found.Code) {
-				found.Enhanced = d[1]
-			}
-		}
-		if r := pstRelayRE.FindStringSubmatch(line); r != nil && r[1] != "none" {
-			er.RemoteMTA = r[1]
-		}
-		er.Explanation = explainOne(found, opt)
-		switch status {
-		case "sent", "deliverable":
-			er.Action = "delivered"
-		case "deferred":
-			er.Action = "delayed"
-		case "expired":
-			er.Action = "expired"
-		default:
-			er.Action = "failed"
-		}
-		bncDeliveryReason(&er, found)
-		er.Entities = ExtractEntities(line)
-		ex.Replies = append(ex.Replies, er)
-	}
-	if len(ex.Replies) > 0 {
-		return ex
-	}
 	lines := strings.Split(text, "\n")
 	// Pasted delivery-status fields (the DSN part of a bounce, RFC 3464).
 	if bncDSNInTextRE.MatchString(text) {

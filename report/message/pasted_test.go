@@ -62,9 +62,6 @@ func TestExplainTextForms(t *testing.T) {
 		code       int
 	}{
 		{"reply", "550 5.1.1 user unknown", "reply", []string{""}, "reply", catalog.StageUnknown, 550},
-		{"postfix log lines", "Nov 26 10:00:00 mx postfix/smtp[1]: A1: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, delay=1, dsn=5.1.1, status=bounced (host mx.b.example[192.0.2.1] said: 550 5.1.1 <a@b.example>: Recipient address rejected: User unknown (in reply to RCPT TO command))\n" +
-			"Nov 26 10:00:01 mx postfix/smtp[1]: A2: to=<c@d.example>, relay=none, delay=1, dsn=4.4.1, status=deferred (connect to d.example[192.0.2.3]:25: Connection timed out)",
-			"log", []string{"a@b.example", "c@d.example"}, "postfix-log", catalog.StageRCPT, 550},
 		{"exim text, two recipients", "A message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:\n\n  a@example.com\n    SMTP error from remote mail server after RCPT TO:<a@example.com>:\n    host mx.example.com [192.0.2.2]: 550 5.1.1 No such user\n  b@example.org\n    SMTP error from remote mail server after RCPT TO:<b@example.org>:\n    host mx.example.org [192.0.2.3]: 552 5.2.2 Mailbox full\n",
 			"bounce-text", []string{"a@example.com", "b@example.org"}, "exim", catalog.StageRCPT, 550},
 		{"pasted DSN fields", "Final-Recipient: rfc822; u@example.com\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; mx.example.com\nDiagnostic-Code: smtp; 550 5.1.1 <u@example.com>: Recipient address rejected: User unknown",
