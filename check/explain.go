@@ -408,11 +408,11 @@ func dnsblFollowUp(ctx context.Context, r dnscheck.Resolver, l dnsbl.List, targe
 			code = "an error code"
 		}
 		return report.Finding{ID: "explain.dnsbl-refused", Severity: report.Unknown, Subject: subj,
-			Summary: "the list refused our resolver (" + code + "): cannot confirm whether " + l.Name + " lists " + target,
+			Summary:  "the list refused our resolver (" + code + "): cannot confirm whether " + l.Name + " lists " + target,
 			Evidence: append(ev, res.Reason),
 			Cause: "Receivers that query " + l.Zone + " through public resolvers get the same code, and some MTAs take it for a listing: " +
 				"then the refusal was a false block on the receiver's side",
-			Fix:        "ask the receiver's postmaster whether their server queries " + l.Zone + " through a public or shared resolver (the fix is theirs: their own resolver, a DQS key, or accepting only real listing codes); check the listing yourself with a DQS key or your own recursive resolver (mxray blocklist " + target + " --resolver ADDR)",
+			Fix: "ask the receiver's postmaster whether their server queries " + l.Zone + " through a public or shared resolver (the fix is theirs: their own resolver, a DQS key, or accepting only real listing codes); check the listing yourself with a DQS key or your own recursive resolver (mxray blocklist " + target + " --resolver ADDR)",
 			References: append(refs, "https://www.spamhaus.org/news/article/807/using-our-public-mirrors-check-your-return-codes-now",
 				"https://docs.spamhaus.com/datasets/docs/source/40-real-world-usage/PublicMirrors/MTAs/020-Postfix.html")}
 	}
