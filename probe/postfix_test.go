@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"regexp"
 	"strconv"
@@ -161,6 +162,10 @@ type postfixScenario struct {
 	via string
 	// screened: postscreen itself ends the session; no smtpd sees it.
 	screened bool
+	// source: the session is opened from client by the probe's own dial
+	// (Config.LocalAddr, what mxray smtp --source sets) instead of the
+	// test's dialer.
+	source bool
 	helo     string
 	domain   string
 	rcpts    []string
@@ -273,6 +278,13 @@ func postfixScenarios() []postfixScenario {
 				probe.RcptRelay:      *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
 			},
 		},
+		postmasterOnly(postfixScenario{
+			// mxray smtp --source 127.0.1.11: the probe binds the listed
+			// address itself, and Postfix refuses that address.
+			name: "--source: listed address refused 554 5.7.1 at RCPT", client: "127.0.1.11", source: true, helo: "listed.client.test",
+			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed")},
+		}),
 		postmasterOnly(postfixScenario{
 			name: "client without PTR 450 4.7.25 at RCPT", client: "127.0.1.12", helo: "nameless.client.test",
 			findings: map[string]report.Severity{"smtp.postmaster-deferred": report.Unknown},
@@ -498,6 +510,12 @@ func dryRunFrom(t testing.TB, pf *postfixPeer, sc postfixScenario) *probe.Sessio
 		GreetingTimeout: 10 * time.Second,
 		CommandTimeout:  10 * time.Second,
 		SessionTimeout:  30 * time.Second,
+	}
+	if sc.source {
+		if err := probe.CheckLocalAddr(netip.MustParseAddr(sc.client)); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Dial, cfg.LocalAddr = nil, netip.MustParseAddr(sc.client)
 	}
 	target := probe.Target{Host: postfixHostname, Addr: pf.Addr}
 	switch sc.via {
