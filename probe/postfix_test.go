@@ -166,9 +166,9 @@ type postfixScenario struct {
 	// (Config.LocalAddr, what mxray smtp --source sets) instead of the
 	// test's dialer.
 	source bool
-	helo     string
-	domain   string
-	rcpts    []string
+	helo   string
+	domain string
+	rcpts  []string
 	// noCatchAll / noRelay turn the probe's random-recipient and relay
 	// RCPTs off, so that each scenario isolates one restriction.
 	noCatchAll, noRelay bool
