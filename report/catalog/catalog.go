@@ -71,6 +71,11 @@ func (c *Catalog) Entry(id string) *Entry { return c.byID[id] }
 // by one said nothing the catalog recognised beyond its codes.
 func (e *Entry) Fallback() bool { return e.File >= "70" }
 
+// Provider reports whether the entry is a provider's or a blocklist
+// operator's documented reply (files 10- to 20-): its meaning is the
+// provider's, not the generic one of its words or codes.
+func (e *Entry) Provider() bool { return e.File < "25" }
+
 var validStages = map[Stage]bool{
 	StageConnect: true, StageEHLO: true, StageSTARTTLS: true, StageAUTH: true, StageMAIL: true,
 	StageRCPT: true, StageDATA: true, StageVRFY: true, StageRSET: true, StageQUIT: true,

@@ -227,9 +227,9 @@ func ExplainMessage(m *Message, opt ExplainOptions) *Explained {
 	if m.Limited {
 		ex.Notes = append(ex.Notes, "a MIME nesting, part-count or header limit was reached; the rest was not read")
 	}
-	if fb := bncFeedback(root); fb != nil {
+	if fb := bncFeedback(root); len(fb) > 0 {
 		ex.Kind = "feedback"
-		ex.Replies = append(ex.Replies, *fb)
+		ex.Replies = append(ex.Replies, fb...)
 		return ex
 	}
 	notification := bncNotificationText(root)

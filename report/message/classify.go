@@ -1,25 +1,44 @@
 package message
 
-// Reasons that follow from where and when a reply was given, not from its
-// words. The reply catalog explains a reply on its own; a bounce also says
-// at which stage it came and whether the sending MTA gave up. Three rules,
-// each from the definition of the reason in the bounce taxonomy
-// (testdata/bounces/reasons.csv):
+// Classification: one reply found for one recipient becomes one reason of
+// the bounce taxonomy (testdata/bounces/reasons.csv, the published
+// definitions of the sisimai reason classes). The decision is taken in a
+// fixed order, the structured evidence first:
 //
-//   - delivered: the DSN reports a success (RFC 3464 §2.3.3 Action
-//     delivered/relayed/expanded, or a 2.X.X status, RFC 3463 §3.1).
-//   - expired: the sending MTA gave up (Action: failed, or a non-DSN bounce)
-//     after a transient failure (4xx reply or 4.X.X status: RFC 5321
-//     §4.2.1 says the command may succeed later), or it reports a delay
-//     (Action: delayed) whose reply says nothing more specific. "Delivery
-//     time expired after repeated temporary failures".
-//     X.4.7 (RFC 3463 §3.5: delivery time expired) says so directly.
-//   - onhold: the bounce names a failed recipient and says nothing else (no
-//     reply, no status, no known words): "insufficient information".
-//   - filtered: a "no such user" given after DATA. At RCPT the recipient was
-//     accepted, so the refusal after the message content is a recipient-side
-//     filter or rule, not an unknown mailbox ("Rejected after DATA by
-//     recipient-side filtering").
+//  1. What the notice is (bounce.go, bounce_auto.go): a feedback report
+//     (one answer per reported message or recipient), an auto-reply, or a
+//     success — RFC 3464 §2.3.3 Action delivered/relayed/expanded, or a
+//     2.X.X Status (RFC 3463 §3.1) — with no failure reply. A notice whose
+//     Action is failed or delayed is never a success, whatever reply it
+//     quotes (neverDelivered).
+//  2. The reply's words, read by the catalog in its own order
+//     (report/catalog): providers' and blocklist operators' documented
+//     replies, then phrase families written from MTA documentation and
+//     RFC 3463, then the meaning of the enhanced code, the basic code and
+//     the reply class (RFC 3463 §3, RFC 5321 §4.2).
+//  3. The stage the reply answered (RFC 5321 §3.3) and the status
+//     (stageRules): a recipient the server says does not exist is
+//     userunknown when the evidence places the refusal at RCPT TO — the
+//     stage, an X.1.x address status (RFC 3463 §3.2), or the reporting MTA's
+//     own words (no SMTP reply: it looked the address up itself) — and
+//     filtered when it came after DATA or when a remote SMTP reply says so
+//     with neither (the taxonomy: userunknown is "5.1.1, or refused at RCPT";
+//     filtered is "rejected after DATA", "almost the same as userunknown").
+//     A refusal at MAIL FROM concerns the sender (rejected), whatever the
+//     words say about a "user" or a "domain".
+//  4. When the sending MTA gave up or is still retrying (expiryRules): a
+//     delay or expiry notice takes its reason from the last error it quotes
+//     (the receiver's refusal, a DNS failure, a full disk); it is expired
+//     when that error says only that the host could not be reached, or
+//     nothing specific (RFC 3464 §2.3.3 Action delayed; X.4.7 "delivery time
+//     expired", RFC 3463 §3.5; the taxonomy's expired: "delivery time
+//     expired after repeated temporary failures / connection failures").
+//  5. A named recipient with no reply, no status and no known words is
+//     onhold ("insufficient information"), not undefined.
+//
+// Where this order disagrees with a label of the corpus, the label is
+// listed in testdata/bounces/disputed.csv with the reason; no rule is
+// bent to a sample.
 
 import (
 	"strings"
@@ -51,55 +70,189 @@ func ExplainReply(found FoundReply, d Delivery, opt ExplainOptions) ExplainedRep
 	er := ExplainedReply{Recipient: d.Recipient, Source: d.Source, Action: d.Action, Status: d.Status,
 		RemoteMTA: d.RemoteMTA, Reply: found.Text}
 	er.Explanation = explainOne(found, opt)
-	bncDeliveryReason(&er, found)
+	classify(&er, found, opt)
 	return er
 }
 
-// bncDeliveryReason applies the rules to an explained reply.
-func bncDeliveryReason(er *ExplainedReply, found FoundReply) {
-	switch er.Action {
-	case "delivered", "relayed", "expanded":
-		if found.Code == 0 || found.Code < 400 {
-			er.Reason, er.Cause, er.ActionBy, er.Permanent = "delivered", "dsn."+er.Action, catalog.ActionNobody, false
-			er.Summary = "the message was " + er.Action + " (a success notification, not a bounce)"
-			er.Fix = "nothing to fix"
-			return
-		}
-	}
-	if len(er.Status) > 2 && er.Status[:2] == "2." && (found.Code == 0 || found.Code < 400) {
-		er.Reason, er.Cause, er.ActionBy, er.Permanent = "delivered", "dsn.success", catalog.ActionNobody, false
-		er.Summary, er.Fix = "the status is a success ("+er.Status+")", "nothing to fix"
+// classify applies steps 1 and 3-5 to the catalog's reading (step 2).
+func classify(er *ExplainedReply, found FoundReply, opt ExplainOptions) {
+	if successNotice(er, found) {
 		return
 	}
+	neverDelivered(er, found, opt)
+	stageRules(er, found)
+	if expiryRules(er, found) {
+		return
+	}
+	onholdRule(er, found)
+}
+
+// successNotice: the DSN reports a success (RFC 3464 §2.3.3, RFC 3463
+// §3.1) and quotes no failure reply.
+func successNotice(er *ExplainedReply, found FoundReply) bool {
+	if found.Code >= 400 {
+		return false
+	}
+	switch {
+	case er.Action == "delivered" || er.Action == "relayed" || er.Action == "expanded":
+		er.Reason, er.Cause = "delivered", "dsn."+er.Action
+		er.Summary = "the message was " + er.Action + " (a success notification, not a bounce)"
+	case strings.HasPrefix(er.Status, "2.") && !failedAction(er.Action):
+		er.Reason, er.Cause = "delivered", "dsn.success"
+		er.Summary = "the status is a success (" + er.Status + ")"
+	default:
+		return false
+	}
+	er.ActionBy, er.Permanent, er.Fix = catalog.ActionNobody, false, "nothing to fix"
+	return true
+}
+
+func failedAction(a string) bool { return a == "failed" || a == "delayed" || a == "expired" }
+
+// neverDelivered: a notice that says delivery failed (or is delayed) is not
+// a success because the reply it quotes is one (a "250 OK" of an earlier
+// hop): the status, or the words alone, decide; with neither it is on hold.
+func neverDelivered(er *ExplainedReply, found FoundReply, opt ExplainOptions) {
+	if er.Reason != "delivered" || !failedAction(er.Action) {
+		return
+	}
+	status := er.Status
+	if !strings.HasPrefix(status, "4.") && !strings.HasPrefix(status, "5.") {
+		status = ""
+	}
+	er.Explanation = explainOne(FoundReply{Stage: found.Stage, Enhanced: status, Text: stripLeadingCodes(found.Text)}, opt)
+	if er.Reason == "delivered" || er.Reason == "undefined" {
+		er.Reason, er.Cause = "onhold", "notice.failure-without-cause"
+		er.Summary = "the notice says delivery failed, but the only reply it quotes is a success"
+		er.Fix = "look for the reason in the receiving side's logs; nothing in this notice says what to fix"
+	}
+}
+
+// stripLeadingCodes drops a leading success code ("250 2.0.0 ") so the
+// words are read alone.
+func stripLeadingCodes(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > 4 && s[0] == '2' && isDigitByte(s[1]) && isDigitByte(s[2]) && (s[3] == ' ' || s[3] == '-') {
+		s = strings.TrimSpace(s[4:])
+		if len(s) > 6 && s[0] == '2' && s[1] == '.' {
+			if sp := strings.IndexByte(s, ' '); sp > 0 {
+				s = s[sp+1:]
+			}
+		}
+	}
+	return s
+}
+
+func isDigitByte(c byte) bool { return '0' <= c && c <= '9' }
+
+// stageRules: where the refusal came decides between the reasons whose
+// words are alike (step 3).
+func stageRules(er *ExplainedReply, found FoundReply) {
+	switch {
+	case er.Stage == catalog.StageMAIL && senderSideReason(er.Reason):
+		// "The connection has been rejected due to the argument of MAIL":
+		// the address or domain that does not exist is the sender's.
+		setReason(er, "rejected", "sender.refused",
+			"the receiving server refused the envelope sender (MAIL FROM): "+er.Summary,
+			"use a sender address in a domain that exists and accepts mail (bounces must be deliverable back to it)", catalog.ActionSenderAdmin)
+	case er.Reason == "userunknown" && !providerReading(er) && refusedAfterData(er, found):
+		setReason(er, "filtered", "data.recipient-refused",
+			"the recipient was refused after the message content was sent, not at RCPT TO: a recipient-side filter or rule rather than an unknown mailbox ("+er.Summary+")",
+			"the recipient's system refuses this message for this recipient; ask the recipient to allow the sender, or reach them another way", catalog.ActionRecipientAdmin)
+	}
+}
+
+// senderSideReason: reasons whose words ("no such user", "domain not
+// found", "account disabled") at MAIL FROM describe the sender.
+func senderSideReason(r string) bool {
+	switch r {
+	case "userunknown", "hostunknown", "suspend", "filtered", "hasmoved":
+		return true
+	}
+	return false
+}
+
+// refusedAfterData: a "no such user" that was not given at RCPT TO. At
+// RCPT the server refuses unknown recipients; refusing one after the
+// content is a filter or a rule. An X.1.x status (RFC 3463 §3.2, address
+// status) places the refusal with the address whatever stage the notice
+// names (PIPELINING, RFC 2920, reports RCPT refusals after DATA); so do
+// the reporting MTA's own words (no reply code: it looked the address up
+// itself).
+func refusedAfterData(er *ExplainedReply, found FoundReply) bool {
+	if addressStatus(er.EnhancedCode) || addressStatus(er.Status) {
+		return false
+	}
+	switch er.Stage {
+	case catalog.StageDATA:
+		return true
+	case catalog.StageRCPT, catalog.StageVRFY:
+		return false
+	}
+	return found.Code != 0
+}
+
+// addressStatus: X.1.x, address status (RFC 3463 §3.2): the address
+// itself was refused.
+func addressStatus(enh string) bool {
+	return len(enh) > 4 && enh[1:4] == ".1."
+}
+
+// providerReading: the reply was read by a provider's or a blocklist
+// operator's documented entry, whose meaning stands (step 2 before 3): a
+// provider says which of its own replies means a missing account.
+func providerReading(er *ExplainedReply) bool {
+	c, err := catalog.Default()
+	if err != nil {
+		return false
+	}
+	e := c.Entry(er.Entry)
+	return e != nil && e.Provider()
+}
+
+// setReason replaces the reason, keeping the evidence of the reading.
+func setReason(er *ExplainedReply, reason, cause, summary, fix string, by catalog.ActionBy) {
+	er.Reason, er.Cause, er.Summary, er.Fix, er.ActionBy = reason, cause, summary, fix, by
+}
+
+// expiryRules: the sending MTA gave up, or reports a delay (step 4).
+func expiryRules(er *ExplainedReply, found FoundReply) bool {
 	transient := (found.Code >= 400 && found.Code < 500) ||
-		(found.Code == 0 && (len(er.Status) > 0 && er.Status[0] == '4' || len(er.EnhancedCode) > 0 && er.EnhancedCode[0] == '4'))
+		(found.Code == 0 && (strings.HasPrefix(er.Status, "4") || strings.HasPrefix(er.EnhancedCode, "4")))
 	isLog := strings.HasSuffix(er.Source, "-log")
 	gaveUp := er.Action == "failed" || er.Action == "expired" || (er.Action == "" && er.Source != "reply" && er.Source != "text" && !isLog)
-	vague := bncFallback(er.Explanation) || er.Reason == "undefined"
+	vague := bncFallback(er.Explanation) || er.Reason == "undefined" || er.Reason == "onhold" || er.Reason == "expired"
+	expiring := er.Action == "expired" || bncEnhancedDetail(er.Status, "4.7") || bncEnhancedDetail(er.EnhancedCode, "4.7") ||
+		(vague && bncExpiredRE.MatchString(er.Reply))
 	switch {
-	case bncEnhancedDetail(er.Status, "4.7") || bncEnhancedDetail(er.EnhancedCode, "4.7"),
-		er.Action == "expired",
-		vague && bncExpiredRE.MatchString(er.Reply),
-		gaveUp && transient && er.Reason == "networkerror" && bncConnectFailRE.MatchString(er.Reply),
-		er.Action == "delayed" && vague && !isLog:
-		bncSetExpired(er)
-	case er.Reason == "undefined" && er.Recipient != "" && found.Code == 0 && found.Enhanced == "" && er.Status == "" && !transient:
-		// The bounce names the recipient as failed but gives no reply, no
-		// status and no words the catalog knows: the reason is on hold,
-		// not undetectable (the taxonomy's onhold: "insufficient
-		// information" about a known failed recipient).
+	case expiring && (vague || couldNotConnect(er)):
+		// Gave up, and the last error says only that the host could not
+		// be reached, or nothing: expired. A specific cause quoted in the
+		// notice (a refusal, a DNS failure, a full disk) stays the reason.
+	case gaveUp && transient && couldNotConnect(er):
+	case er.Action == "delayed" && vague && !isLog:
+	default:
+		return false
+	}
+	bncSetExpired(er)
+	return true
+}
+
+// couldNotConnect: the error is a connection that could not be made
+// (refused, timed out, unreachable), not a reply of the receiving server
+// or a DNS failure.
+func couldNotConnect(er *ExplainedReply) bool {
+	return er.Reason == "networkerror" && bncConnectFailRE.MatchString(er.Reply)
+}
+
+// onholdRule: the bounce names the recipient as failed but gives no reply,
+// no status and no words the catalog knows (step 5).
+func onholdRule(er *ExplainedReply, found FoundReply) {
+	transient := (found.Code >= 400 && found.Code < 500) || strings.HasPrefix(er.Status, "4")
+	if er.Reason == "undefined" && er.Recipient != "" && found.Code == 0 && found.Enhanced == "" && er.Status == "" && !transient {
 		er.Reason, er.Cause = "onhold", "bounce.reason-not-given"
 		er.Summary = "the bounce says delivery to this recipient failed but gives no reason"
 		er.Fix = "look for the reason in the receiving side's logs, or retry and read the next bounce; nothing in this one says what to fix"
-	case er.Stage == catalog.StageDATA && er.Reason == "userunknown" && !bncEnhancedDetail(er.EnhancedCode, "1.1"):
-		// X.1.1 (RFC 3463: bad destination mailbox address) says the mailbox
-		// does not exist whatever the stage: with PIPELINING (RFC 2920) a
-		// RCPT refusal is often reported after DATA.
-		er.Reason = "filtered"
-		er.Cause = "data.recipient-refused"
-		er.Summary = "the recipient was accepted at RCPT TO but refused after the message content was sent: a recipient-side filter or rule, not an unknown mailbox (" + er.Summary + ")"
-		er.Fix = "the recipient's system refuses this message for this recipient; ask the recipient to allow the sender, or reach them another way"
-		er.ActionBy = catalog.ActionRecipientAdmin
 	}
 }
 
@@ -115,7 +268,7 @@ var (
 	// Could not connect at all (as opposed to a DNS failure or a connection
 	// lost mid-session, which stay network errors): retried until the
 	// queue lifetime ran out.
-	bncConnectFailRE = lazyre.New(`(?i)(connect(ion)? to .{0,80}(timed out|refused)|connection timed out|no route to host|host not reachable|unreachable)`)
+	bncConnectFailRE = lazyre.New(`(?i)(connect(ion)? to .{0,80}(timed out|refused)|connection (timed out|refused)|no route to host|host not reachable|unreachable|(unable|could not|couldn't|cannot|can't|failed) to (connect|establish (an? )?(smtp )?connection)|not accept our requests to connect)`)
 )
 
 // bncEnhancedDetail: the enhanced code is X.<subjectDetail> ("1.1" for X.1.1).
