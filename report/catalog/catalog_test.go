@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -498,6 +499,18 @@ func TestNormalizeReplyText(t *testing.T) {
 		got, code, enh := normalizeReplyText(tt.in)
 		if got != tt.want || code != tt.code || enh != tt.enhanced {
 			t.Errorf("normalizeReplyText(%q) = %q, %d, %q; want %q, %d, %q", tt.in, got, code, enh, tt.want, tt.code, tt.enhanced)
+		}
+	}
+}
+
+// TestSourcesAreDocumentation: every entry names the documentation or the
+// RFC it comes from — never a sample message of the bounce corpus (a rule
+// written for one sample does not hold on mail nobody has seen).
+func TestSourcesAreDocumentation(t *testing.T) {
+	sample := regexp.MustCompile(`(?i)\.eml\b|\b(?:lhost|rhost|rfc3464|rfc3834|arf)-[a-z0-9]*`)
+	for _, e := range mustCatalog(t).Entries {
+		if sample.MatchString(e.Source) {
+			t.Errorf("%s (%s): source names a sample, not documentation: %q", e.ID, e.File, e.Source)
 		}
 	}
 }

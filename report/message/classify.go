@@ -155,11 +155,28 @@ func stageRules(er *ExplainedReply, found FoundReply) {
 		setReason(er, "rejected", "sender.refused",
 			"the receiving server refused the envelope sender (MAIL FROM): "+er.Summary,
 			"use a sender address in a domain that exists and accepts mail (bounces must be deliverable back to it)", catalog.ActionSenderAdmin)
+	case er.Stage == catalog.StageRCPT && refusedAtRcptWithoutCause(er, found):
+		// "Refused at the SMTP RCPT command" is the taxonomy's userunknown
+		// when nothing else is said: the recipient was refused.
+		setReason(er, "userunknown", "recipient.refused",
+			"the receiving server refused the recipient at RCPT TO without giving another cause: the address is not accepted there ("+er.Summary+")",
+			"check the recipient address; if it is right, ask the recipient's postmaster why it is refused", catalog.ActionSender)
 	case er.Reason == "userunknown" && !providerReading(er) && refusedAfterData(er, found):
 		setReason(er, "filtered", "data.recipient-refused",
 			"the recipient was refused after the message content was sent, not at RCPT TO: a recipient-side filter or rule rather than an unknown mailbox ("+er.Summary+")",
 			"the recipient's system refuses this message for this recipient; ask the recipient to allow the sender, or reach them another way", catalog.ActionRecipientAdmin)
 	}
+}
+
+// refusedAtRcptWithoutCause: a permanent refusal at RCPT TO whose words
+// and codes say nothing the catalog recognises (a code fallback), and whose
+// status is not about security or policy (X.7.x, RFC 3463 §3.8: then the
+// refusal is not about the address).
+func refusedAtRcptWithoutCause(er *ExplainedReply, found FoundReply) bool {
+	if !er.Permanent || !(bncFallback(er.Explanation) || er.Reason == "undefined") {
+		return false
+	}
+	return !strings.Contains(er.EnhancedCode, ".7.")
 }
 
 // senderSideReason: reasons whose words ("no such user", "domain not

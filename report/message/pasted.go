@@ -74,6 +74,7 @@ var pstQmailStage = []struct {
 	{lazyre.New(`(?i)but my name was rejected`), catalog.StageEHLO},
 	{lazyre.New(`(?i)but greeting failed`), catalog.StageConnect},
 	{lazyre.New(`(?i)but (?:it|the remote host) (?:didn't|did not) (?:like|accept) (?:the )?(?:recipient|user)`), catalog.StageRCPT},
+	{lazyre.New(`(?i)\bdoes not like recipient\b`), catalog.StageRCPT}, // qmail-remote: "192.0.2.1 does not like recipient."
 	{lazyre.New(`(?i)Failed after I sent the message`), catalog.StageDATA},
 	{lazyre.New(`(?i)(?:refused to talk to me|connection refused at connect|on connect|banner|greeting)\b`), catalog.StageConnect},
 }
