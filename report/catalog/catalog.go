@@ -46,6 +46,17 @@ type Entry struct {
 
 	patterns []textPattern
 	exclude  []textPattern
+	codes    []codePattern     // Codes, parsed
+	enhanced []enhancedPattern // Enhanced, parsed
+}
+
+// codePattern is "550", "55x" or "5xx": a digit, or -1 for x, per place.
+type codePattern [3]int8
+
+// enhancedPattern is a parsed Enhanced condition: class (-1 for X),
+// subject (-1 for *), detail range lo..hi (-1 for *).
+type enhancedPattern struct {
+	class, subject, lo, hi int
 }
 
 // Example is a reply used by the catalog's own tests: an entry must
@@ -61,6 +72,7 @@ type Example struct {
 type Catalog struct {
 	Entries []*Entry
 	byID    map[string]*Entry
+	lits    *literalIndex
 }
 
 // Entry returns the entry with the id, or nil.
@@ -127,6 +139,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 	if len(c.Entries) == 0 {
 		return nil, fmt.Errorf("catalog: no entries")
 	}
+	c.lits = buildLiteralIndex(c.Entries)
 	return c, nil
 }
 
@@ -189,6 +202,20 @@ func (e *Entry) compile() error {
 			return fmt.Errorf("bad enhanced range %q", x)
 		}
 	}
+	e.codes, e.enhanced = nil, nil
+	for _, c := range e.Codes {
+		var cp codePattern
+		for i := 0; i < 3; i++ {
+			cp[i] = -1
+			if c[i] != 'x' {
+				cp[i] = int8(c[i] - '0')
+			}
+		}
+		e.codes = append(e.codes, cp)
+	}
+	for _, x := range e.Enhanced {
+		e.enhanced = append(e.enhanced, parseEnhancedPattern(x))
+	}
 	e.patterns, e.exclude = nil, nil
 	for _, p := range e.Patterns {
 		tp, err := compilePattern(p)
@@ -243,10 +270,11 @@ type reply struct {
 	code                   int    // 0 = unknown
 	enhanced               string // "" = unknown; otherwise canonical "c.s.d"
 	class, subject, detail int
-	text                   string // normalized: prefixes stripped, one line, single spaces
-	lower                  string // text with ASCII letters in lower case (same byte offsets)
-	ascii                  bool   // the text is pure ASCII
-	foldOnly               bool   // the text has a rune that folds to an ASCII letter (K, ſ): match with case folding only
+	text                   string   // normalized: prefixes stripped, one line, single spaces
+	lower                  string   // text with ASCII letters in lower case (same byte offsets)
+	ascii                  bool     // the text is pure ASCII
+	foldOnly               bool     // the text has a rune that folds to an ASCII letter (K, ſ): match with case folding only
+	hits                   []uint64 // the catalog's prefilter literals the lowered text contains (nil: not computed)
 }
 
 var (
@@ -351,6 +379,9 @@ func (c *Catalog) Match(stage Stage, code int, enhanced, text string) (*Entry, s
 // first is the first entry that matches (without captures: only the
 // winner's are needed).
 func (c *Catalog) first(r *reply) *Entry {
+	if c.lits != nil && !r.foldOnly && r.hits == nil {
+		r.hits = c.lits.scan(r.lower)
+	}
 	for _, e := range c.Entries {
 		if ok, _, _ := e.match(r, false); ok {
 			return e
@@ -477,7 +508,7 @@ func (e *Entry) fieldsMatch(r *reply) bool {
 			if !hasText {
 				return false
 			}
-		} else if !codeIn(r.code, e.Codes) {
+		} else if !codeIn(r.code, e.codes) {
 			return false
 		}
 	}
@@ -486,7 +517,7 @@ func (e *Entry) fieldsMatch(r *reply) bool {
 			if !hasText {
 				return false
 			}
-		} else if !enhancedIn(*r, e.Enhanced) {
+		} else if !enhancedIn(r, e.enhanced) {
 			return false
 		}
 	}
@@ -511,49 +542,44 @@ func stageIn(s Stage, list []Stage) bool {
 	return false
 }
 
-// codeMatches reports whether a basic code matches a pattern like 550, 55x, 5xx.
-func codeMatches(code int, pat string) bool {
-	s := strconv.Itoa(code)
-	if len(s) != 3 || len(pat) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if pat[i] != 'x' && pat[i] != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func codeIn(code int, pats []string) bool {
+func codeIn(code int, pats []codePattern) bool {
+	d := [3]int8{int8(code / 100), int8(code / 10 % 10), int8(code % 10)}
 	for _, p := range pats {
-		if codeMatches(code, p) {
+		if (p[0] < 0 || p[0] == d[0]) && (p[1] < 0 || p[1] == d[1]) && (p[2] < 0 || p[2] == d[2]) {
 			return true
 		}
 	}
 	return false
 }
 
-// enhancedMatches reports whether class.subject.detail matches a pattern:
-// exact "5.7.26", any class "X.7.26", prefix "5.7.*", "X.7.*", "4.*".
-func enhancedMatches(class, subject, detail int, pat string) bool {
+// parseEnhancedPattern reads "5.7.26", "X.7.26", "5.7.606-649", "5.7.*",
+// "X.7.*", "4.*" (validated by compile's enhancedPatternRE).
+func parseEnhancedPattern(pat string) enhancedPattern {
+	p := enhancedPattern{class: -1, subject: -1, lo: -1, hi: -1}
 	parts := strings.Split(pat, ".")
-	if parts[0] != "X" && parts[0] != strconv.Itoa(class) {
-		return false
+	if parts[0] != "X" {
+		p.class, _ = strconv.Atoi(parts[0])
 	}
 	if parts[1] == "*" {
-		return true
+		return p
 	}
-	if parts[1] != strconv.Itoa(subject) {
-		return false
-	}
+	p.subject, _ = strconv.Atoi(parts[1])
 	if parts[2] == "*" {
-		return true
+		return p
 	}
-	if lo, hi, isRange := detailRange(pat); isRange {
-		return detail >= lo && detail <= hi
+	if lo, hi, ok := detailRange(pat); ok {
+		p.lo, p.hi = lo, hi
+	} else {
+		p.lo, _ = strconv.Atoi(parts[2])
+		p.hi = p.lo
 	}
-	return parts[2] == strconv.Itoa(detail)
+	return p
+}
+
+// matches reports whether class.subject.detail matches the pattern.
+func (p enhancedPattern) matches(class, subject, detail int) bool {
+	return (p.class < 0 || p.class == class) && (p.subject < 0 || p.subject == subject) &&
+		(p.lo < 0 || detail >= p.lo && detail <= p.hi)
 }
 
 // detailRange parses the detail range of a pattern like "5.7.606-649"
@@ -573,9 +599,9 @@ func detailRange(pat string) (lo, hi int, ok bool) {
 	return lo, hi, true
 }
 
-func enhancedIn(r reply, pats []string) bool {
+func enhancedIn(r *reply, pats []enhancedPattern) bool {
 	for _, p := range pats {
-		if enhancedMatches(r.class, r.subject, r.detail, p) {
+		if p.matches(r.class, r.subject, r.detail) {
 			return true
 		}
 	}

@@ -30,6 +30,9 @@ type textPattern struct {
 	lower *regexp.Regexp // literals in lower case, no folding: for ASCII text in lower case
 	lits  []string       // any match contains one of these (see mayMatch); nil: no prefilter
 	wide  []bool         // per literal: it has characters outside ASCII
+	// litIDs numbers each ASCII literal in the catalog's literalIndex
+	// (-1: not indexed).
+	litIDs []int32
 }
 
 func compilePattern(p string) (textPattern, error) {
@@ -107,13 +110,16 @@ func (p textPattern) mayMatch(r *reply) bool {
 		return true
 	}
 	for i, l := range p.lits {
-		if p.wide[i] {
+		switch {
+		case p.wide[i]:
 			if !r.ascii {
 				return true
 			}
-			continue
-		}
-		if strings.Contains(r.lower, l) {
+		case r.hits != nil && i < len(p.litIDs) && p.litIDs[i] >= 0:
+			if id := p.litIDs[i]; r.hits[id/64]&(1<<(id%64)) != 0 {
+				return true
+			}
+		case strings.Contains(r.lower, l):
 			return true
 		}
 	}
@@ -201,4 +207,75 @@ func requiredLiteral(pattern string) string {
 		return s[0]
 	}
 	return ""
+}
+
+// literalIndex finds, in one pass over a reply, which of the catalog's
+// prefilter literals it contains: each position of the lowered text is
+// looked up by its two bytes, and only the literals starting with them are
+// compared. The catalog has some 700 literals; a reply a few hundred bytes.
+// The answer is the same as strings.Contains for each (TestPrefilterIsExact).
+type literalIndex struct {
+	n      int
+	bigram map[uint16][]indexedLiteral
+	single map[byte]int32 // one-byte literals
+}
+
+type indexedLiteral struct {
+	id  int32
+	lit string
+}
+
+// buildLiteralIndex numbers the ASCII literals of every pattern and
+// records each pattern's numbers.
+func buildLiteralIndex(entries []*Entry) *literalIndex {
+	x := &literalIndex{bigram: map[uint16][]indexedLiteral{}, single: map[byte]int32{}}
+	ids := map[string]int32{}
+	number := func(l string) int32 {
+		if id, ok := ids[l]; ok {
+			return id
+		}
+		id := int32(x.n)
+		x.n++
+		ids[l] = id
+		if len(l) == 1 {
+			x.single[l[0]] = id
+		} else {
+			k := uint16(l[0])<<8 | uint16(l[1])
+			x.bigram[k] = append(x.bigram[k], indexedLiteral{id, l})
+		}
+		return id
+	}
+	for _, e := range entries {
+		for _, ps := range [][]textPattern{e.patterns, e.exclude} {
+			for i := range ps {
+				ps[i].litIDs = make([]int32, len(ps[i].lits))
+				for j, l := range ps[i].lits {
+					ps[i].litIDs[j] = -1
+					if !ps[i].wide[j] && l != "" {
+						ps[i].litIDs[j] = number(l)
+					}
+				}
+			}
+		}
+	}
+	return x
+}
+
+// scan returns the set of literals the lowered text contains.
+func (x *literalIndex) scan(lower string) []uint64 {
+	hits := make([]uint64, (x.n+63)/64)
+	for i := 0; i < len(lower); i++ {
+		if id, ok := x.single[lower[i]]; ok {
+			hits[id/64] |= 1 << (id % 64)
+		}
+		if i+1 >= len(lower) {
+			break
+		}
+		for _, l := range x.bigram[uint16(lower[i])<<8|uint16(lower[i+1])] {
+			if hits[l.id/64]&(1<<(l.id%64)) == 0 && strings.HasPrefix(lower[i:], l.lit) {
+				hits[l.id/64] |= 1 << (l.id % 64)
+			}
+		}
+	}
+	return hits
 }
