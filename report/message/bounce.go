@@ -90,6 +90,7 @@ const (
 // feedback report, auto-reply) when the text starts with a header block,
 // otherwise reply lines, log lines or an MTA's error text.
 func ExplainInput(raw []byte, opt ExplainOptions) *Explained {
+	findReplyMemo.reset()
 	lim := opt.Limits
 	if lim.MaxSize <= 0 {
 		lim = DefaultLimits
@@ -445,6 +446,13 @@ func (r bncRecipient) explain(opt ExplainOptions) ExplainedReply {
 	return er
 }
 
+// mayCut: every branch of bncCutRE names a message, a header, the
+// original mail or a content type; lines without are not matched.
+func mayCut(l string) bool {
+	l = strings.ToLower(l)
+	return strings.Contains(l, "message") || strings.Contains(l, "header") || strings.Contains(l, "original mail") || strings.Contains(l, "content-type")
+}
+
 // bncCutRE marks where the returned original message starts in a bounce body.
 var bncCutRE = lazyre.New(`(?i)^\s*(?:original message follows\.?\s*$|original message:\s*$|original message headers:?\s*$|[-=_*]{2,}.*(?:original message|copy of (?:the|your) message|message header|returned message|undelivered message|unsent message|headers? of|message follows|original mail)|.*below this line is a copy of the message|content-type:\s*message/rfc822|-+\s*Original Message\s*-+)`)
 
@@ -513,7 +521,7 @@ func bncNotificationText(root *Part) string {
 		if i == 0 {
 			continue
 		}
-		if bncCutRE.MatchString(l) || (bncRuleRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) ||
+		if mayCut(l) && bncCutRE.MatchString(l) || (bncRuleRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) ||
 			(bncTraceLineRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) {
 			lines = lines[:i]
 			break
@@ -587,6 +595,9 @@ func bncBodyRecipients(root *Part, lines []string) []bncRecipient {
 	explicit := len(order) > 0
 	if !explicit {
 		for _, l := range lines {
+			if strings.IndexByte(l, '@') < 0 {
+				continue // both expressions need an address
+			}
 			m := bncRecipientLineRE.FindStringSubmatch(l)
 			if m == nil {
 				// "Did not reach the following recipient: a@b",
