@@ -283,7 +283,6 @@ var (
 	// see only the words, whatever the wrapping (RFC 5321 §4.2.1 multi-line).
 	leadCodeRE     = lazyre.New(`^#?\s*([1-5][0-9]{2})(?:[ \t:-]+|$)`)
 	leadEnhancedRE = lazyre.New(`^\(?#?([245])\.([0-9]{1,3})\.([0-9]{1,3})\)?(?:[ \t:]+|$)`)
-	spaceRE        = lazyre.New(`\s+`)
 	inlineContRE   = lazyre.New(`\s[2-5][0-9]{2}-[245]\.[0-9]{1,3}\.[0-9]{1,3}\s`)
 )
 
@@ -321,12 +320,14 @@ func normalizeReplyText(text string) (norm string, code int, enhanced string) {
 			parts = append(parts, l)
 		}
 	}
-	norm = spaceRE.ReplaceAllString(strings.Join(parts, " "), " ")
+	norm = collapseSpaces(strings.Join(parts, " "))
 	// Logs and bounces often unwrap a multi-line reply onto one line, leaving
 	// the continuation prefixes inside the text ("... a PTR 550-5.7.1 record
 	// setup"). A "NNN-x.y.z" token is such a prefix; so is "NNN x.y.z" when
 	// it repeats the reply's own codes.
-	norm = inlineContRE.ReplaceAllString(norm, " ")
+	if mayHaveContinuation(norm) {
+		norm = inlineContRE.ReplaceAllString(norm, " ")
+	}
 	if code != 0 && enhanced != "" {
 		norm = strings.ReplaceAll(norm, " "+strconv.Itoa(code)+" "+enhanced+" ", " ")
 	}
@@ -443,11 +444,49 @@ func (c *Catalog) explainWith(entry *Entry, r *reply) Explanation {
 // not carry (an optional group) expands to nothing, and the leftovers
 // ("IP  is", "()") are tidied, so entries can mention optional details.
 func expandVars(s string, vars map[string]string) string {
+	if !strings.Contains(s, "{") {
+		return s
+	}
 	out := captureRefRE.ReplaceAllStringFunc(s, func(m string) string {
 		return vars[m[1:len(m)-1]]
 	})
 	out = strings.NewReplacer(" ()", "", "()", "", " []", "", "[]", "").Replace(out)
-	return strings.TrimSpace(spaceRE.ReplaceAllString(out, " "))
+	return strings.TrimSpace(collapseSpaces(out))
+}
+
+// collapseSpaces replaces each run of white space (\s: space, tab,
+// newline, carriage return, form feed) by one space.
+func collapseSpaces(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n', '\r', '\f':
+			space = true
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+		}
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// mayHaveContinuation: a digit, "-", a digit and "." — what a continuation
+// prefix "550-5.7.1" inside a line needs.
+func mayHaveContinuation(s string) bool {
+	for i := 1; i+2 < len(s); i++ {
+		if s[i] == '-' && s[i-1] >= '0' && s[i-1] <= '9' && s[i+1] >= '2' && s[i+1] <= '5' && s[i+2] == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // match reports whether the entry applies to r. A condition on a field the
