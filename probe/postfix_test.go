@@ -56,6 +56,7 @@ import (
 
 	"github.com/mxray/mxray/probe"
 	"github.com/mxray/mxray/report"
+	"github.com/mxray/mxray/report/maillog"
 )
 
 // postfixZone is the DNS world Postfix sees (served by dnstest on
@@ -454,6 +455,12 @@ func TestPostfixDryRun(t *testing.T) {
 		if n := strings.Count(log, "lost connection after"); n != hungUp {
 			t.Errorf("Postfix logged %d lost connections, want %d", n, hungUp)
 		}
+	})
+
+	// mxray explain reads this Postfix's own log: every "reject:" line is
+	// one event, with the stage the line names and the reply's codes.
+	t.Run("maillog reads Postfix's log", func(t *testing.T) {
+		checkMaillog(t, pf.Log())
 	})
 
 	// The safety invariant, over every session above.
@@ -925,5 +932,43 @@ func BenchmarkPostfixDryRun(b *testing.B) {
 		if s := dryRunFrom(b, pf, sc); s.Status != probe.StatusOK || len(s.Rcpts) != 1 || !s.Rcpts[0].Accepted() {
 			b.Fatalf("status %s (%s), RCPT %+v", s.Status, s.Detail, s.Rcpts)
 		}
+	}
+}
+
+// checkMaillog scans the instance's log with report/maillog.
+func checkMaillog(t *testing.T, log string) {
+	rejects := 0
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, ": reject: ") {
+			rejects++
+		}
+	}
+	var events []*maillog.Event
+	s := maillog.NewScanner(strings.NewReader(log), maillog.Options{})
+	if err := s.Scan(func(ev *maillog.Event) error { events = append(events, ev); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	inbound := 0
+	for _, ev := range events {
+		if ev.Direction != maillog.Inbound {
+			continue
+		}
+		inbound++
+		want := catalog.StageRCPT
+		switch {
+		case strings.Contains(ev.Line, "reject: CONNECT from"):
+			want = catalog.StageConnect
+		case strings.Contains(ev.Line, "reject: EHLO from"):
+			want = catalog.StageEHLO
+		}
+		if ev.Stage != want || ev.Code == 0 || ev.EnhancedCode == "" || ev.RemoteIP == "" || ev.Reason == "" {
+			t.Errorf("event from %q: stage %s, %d %s, ip %q, reason %q", ev.Line, ev.Stage, ev.Code, ev.EnhancedCode, ev.RemoteIP, ev.Reason)
+		}
+		if strings.Contains(ev.Line, "blocked using "+postfixDNSBL) && (ev.Reason != "blocked" || ev.Captures["zone"] != postfixDNSBL) {
+			t.Errorf("DNSBL reject read as %s %v: %s", ev.Reason, ev.Captures, ev.Line)
+		}
+	}
+	if rejects == 0 || inbound != rejects {
+		t.Errorf("%d reject lines, %d inbound events", rejects, inbound)
 	}
 }
