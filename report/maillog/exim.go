@@ -82,7 +82,7 @@ func (s *Scanner) eximDelivery(id, action string, b []byte) *parsed {
 	p := &parsed{mta: "exim", queueID: id, action: action, direction: Outbound}
 	addr, rest, _ := bytes.Cut(b, []byte(" "))
 	if bytes.HasSuffix(addr, []byte(":")) { // "** a@b: Unrouteable address"
-		addr, rest = addr[:len(addr)-1], b[len(addr)+1:]
+		addr = addr[:len(addr)-1]
 		p.text = string(bytes.TrimSpace(rest))
 	} else {
 		fields, text := eximFields(rest)

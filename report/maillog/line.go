@@ -41,15 +41,15 @@ func splitLine(b []byte) (l logLine, ok bool) {
 		return splitHostTag(l, b[sp+1:])
 	case isDate(b) && len(b) > 19 && b[10] == ' ':
 		return splitExim(b)
-	case len(b) > 15 && b[3] == ' ' && isDate(b[4:]):
+	case len(b) > 4+19+1 && b[3] == ' ' && isDate(b[4:]) && b[4+19] == ' ':
 		// journalctl -o short-full: "Wed 2024-05-01 10:00:00 CEST host tag: msg".
-		rest := b[4:]
-		end := 19
-		if sp := bytes.IndexByte(rest[end+1:], ' '); sp >= 0 && len(rest) > end+1 {
-			l.stamp = b[:4+end+1+sp]
-			return splitHostTag(l, rest[end+1+sp+1:])
+		rest := b[4+19+1:] // the time zone, then the host
+		sp := bytes.IndexByte(rest, ' ')
+		if sp < 0 {
+			return l, false
 		}
-		return l, false
+		l.stamp = b[:4+19+1+sp]
+		return splitHostTag(l, rest[sp+1:])
 	case isUnixStamp(b):
 		sp := bytes.IndexByte(b, ' ')
 		l.stamp = b[:sp]

@@ -203,8 +203,8 @@ func postfixStatusText(p *parsed, text string) {
 	text = strings.TrimPrefix(text, "delivery temporarily suspended: ")
 	p.stage = catalog.StageUnknown
 	switch {
-	case strings.HasPrefix(text, "host ") && strings.Contains(text, " said: "):
-		i := strings.Index(text, " said: ")
+	case strings.HasPrefix(text, "host ") && strings.Contains(text[len("host "):], " said: "):
+		i := len("host ") + strings.Index(text[len("host "):], " said: ")
 		host, reply := text[len("host "):i], text[i+len(" said: "):]
 		if p.remoteHost == "" {
 			p.remoteHost, p.remoteIP = splitClient([]byte(host))
@@ -215,7 +215,7 @@ func postfixStatusText(p *parsed, text string) {
 		}
 		p.text = reply
 		p.code, p.enhanced = leadingCodes(reply)
-	case strings.HasPrefix(text, "host ") && strings.Contains(text, " refused to talk to me: "):
+	case strings.HasPrefix(text, "host ") && strings.Contains(text[len("host "):], " refused to talk to me: "):
 		i := strings.Index(text, " refused to talk to me: ")
 		p.text = text[i+len(" refused to talk to me: "):]
 		p.stage = catalog.StageConnect
