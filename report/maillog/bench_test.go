@@ -45,7 +45,9 @@ func benchBlock(lines int) []byte {
 		func(_, r string) string {
 			return "550 5.1.1 <" + r + ">: Recipient address rejected: User unknown in local recipient table"
 		},
-		func(c, _ string) string { return "450 4.7.25 Client host rejected: cannot find your hostname, [" + c + "]" },
+		func(c, _ string) string {
+			return "450 4.7.25 Client host rejected: cannot find your hostname, [" + c + "]"
+		},
 		func(_, r string) string { return "554 5.7.1 <" + r + ">: Relay access denied" },
 		func(_, _ string) string {
 			return "504 5.5.2 <localhost>: Helo command rejected: need fully-qualified hostname"
