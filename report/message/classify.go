@@ -161,6 +161,13 @@ func stageRules(er *ExplainedReply, found FoundReply) {
 		setReason(er, "userunknown", "recipient.refused",
 			"the receiving server refused the recipient at RCPT TO without giving another cause: the address is not accepted there ("+er.Summary+")",
 			"check the recipient address; if it is right, ask the recipient's postmaster why it is refused", catalog.ActionSender)
+	case er.Reason == "filtered" && er.Entry == "mta.recipient-filtered" && er.Stage == catalog.StageRCPT:
+		// The words say the user is unknown; the status (X.2.x, X.7.x) made
+		// the catalog read a filter — but a refusal at RCPT TO is not after
+		// DATA: the recipient is unknown.
+		setReason(er, "userunknown", "recipient.unknown",
+			"the receiving server refused the recipient at RCPT TO as unknown ("+er.Summary+")",
+			"check the recipient address for typos and correct it; remove it from your lists if it no longer exists", catalog.ActionSender)
 	case er.Reason == "userunknown" && !providerReading(er) && refusedAfterData(er, found):
 		setReason(er, "filtered", "data.recipient-refused",
 			"the recipient was refused after the message content was sent, not at RCPT TO: a recipient-side filter or rule rather than an unknown mailbox ("+er.Summary+")",
