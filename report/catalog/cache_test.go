@@ -41,16 +41,8 @@ func otherTokens(s string) string {
 // cache keyed on the masked text is exact.
 func TestCacheMaskKeepsWinner(t *testing.T) {
 	c := mustCatalog(t)
-	var inputs []Example
-	for _, e := range c.Entries {
-		inputs = append(inputs, e.Examples...)
-		inputs = append(inputs, e.NearMiss...)
-	}
-	for _, r := range loadSeedReplies(t) {
-		inputs = append(inputs, Example{r.stage, r.code, r.enhanced, r.text})
-	}
 	changed := 0
-	for _, x := range inputs {
+	for _, x := range everyKnownReply(t, c) {
 		other := otherTokens(x.Text)
 		if other == x.Text {
 			continue

@@ -320,7 +320,7 @@ func normalizeReplyText(text string) (norm string, code int, enhanced string) {
 			parts = append(parts, l)
 		}
 	}
-	norm = collapseSpaces(strings.Join(parts, " "))
+	norm = CollapseSpace(strings.Join(parts, " "))
 	// Logs and bounces often unwrap a multi-line reply onto one line, leaving
 	// the continuation prefixes inside the text ("... a PTR 550-5.7.1 record
 	// setup"). A "NNN-x.y.z" token is such a prefix; so is "NNN x.y.z" when
@@ -343,7 +343,7 @@ func prepareReply(stage Stage, code int, enhanced, text string) reply {
 	r.ascii = isASCII(norm)
 	r.foldOnly = !r.ascii && strings.ContainsAny(norm, "\u212a\u017f")
 	if !r.foldOnly {
-		r.lower = asciiLower(norm)
+		r.lower = ASCIILower(norm)
 	}
 	if r.code == 0 {
 		r.code = tcode
@@ -451,12 +451,12 @@ func expandVars(s string, vars map[string]string) string {
 		return vars[m[1:len(m)-1]]
 	})
 	out = strings.NewReplacer(" ()", "", "()", "", " []", "", "[]", "").Replace(out)
-	return strings.TrimSpace(collapseSpaces(out))
+	return strings.TrimSpace(CollapseSpace(out))
 }
 
-// collapseSpaces replaces each run of white space (\s: space, tab,
+// CollapseSpace replaces each run of white space (\s: space, tab,
 // newline, carriage return, form feed) by one space.
-func collapseSpaces(s string) string {
+func CollapseSpace(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
@@ -647,9 +647,11 @@ func enhancedIn(r *reply, pats []enhancedPattern) bool {
 	return false
 }
 
-// asciiLower lowers the ASCII letters of s and leaves every other byte:
-// the result has the same length and offsets.
-func asciiLower(s string) string {
+// ASCIILower lowers the ASCII letters of s and leaves every other byte:
+// the result has the same length and offsets, so what an expression finds
+// in it can be cut from s (used wherever reply text is matched without
+// case folding).
+func ASCIILower(s string) string {
 	for i := 0; i < len(s); i++ {
 		if 'A' <= s[i] && s[i] <= 'Z' {
 			b := []byte(s)

@@ -453,14 +453,7 @@ func TestRequiredLiteral(t *testing.T) {
 // miss and seed reply (the other path is the plain case-folding one).
 func TestPrefilterIsExact(t *testing.T) {
 	c := mustCatalog(t)
-	var inputs []Example
-	for _, e := range c.Entries {
-		inputs = append(inputs, e.Examples...)
-		inputs = append(inputs, e.NearMiss...)
-	}
-	for _, r := range loadSeedReplies(t) {
-		inputs = append(inputs, Example{r.stage, r.code, r.enhanced, r.text})
-	}
+	inputs := everyKnownReply(t, c)
 	first := func(r reply) string {
 		for _, e := range c.Entries {
 			if ok, _, _ := e.match(&r, false); ok {
@@ -477,6 +470,20 @@ func TestPrefilterIsExact(t *testing.T) {
 			t.Errorf("%+v: %s with the prefilter, %s without", x, with, without)
 		}
 	}
+}
+
+// everyKnownReply is every example and near miss of the catalog and every
+// reply of the seed documents.
+func everyKnownReply(t *testing.T, c *Catalog) []Example {
+	var inputs []Example
+	for _, e := range c.Entries {
+		inputs = append(inputs, e.Examples...)
+		inputs = append(inputs, e.NearMiss...)
+	}
+	for _, r := range loadSeedReplies(t) {
+		inputs = append(inputs, Example{r.stage, r.code, r.enhanced, r.text})
+	}
+	return inputs
 }
 
 func TestNormalizeReplyText(t *testing.T) {

@@ -94,8 +94,8 @@ func StageFromText(text string) catalog.Stage {
 	// The phrases may be wrapped over lines ("(in reply to\n RCPT TO
 	// command)"): match them on the joined text, except the transcript's
 	// ">>> COMMAND", which is a line of its own.
-	text = asciiLowerString(pstCap(text, 64<<10))
-	lower := collapseSpace(text)
+	text = catalog.ASCIILower(pstCap(text, 64<<10))
+	lower := catalog.CollapseSpace(text)
 	for i, x := range pstStageREs {
 		if !strings.Contains(lower, x.lit) {
 			continue
@@ -131,30 +131,6 @@ func containsAny(s, lits string) bool {
 		}
 	}
 	return false
-}
-
-// collapseSpace replaces each run of white space by one space (the
-// regular expression \s+ on ASCII white space, without its cost).
-func collapseSpace(s string) string {
-	var b strings.Builder
-	b.Grow(len(s))
-	space := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' {
-			space = true
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteByte(c)
-	}
-	if space {
-		b.WriteByte(' ')
-	}
-	return b.String()
 }
 
 // stageOfCommand maps an SMTP command name (or MTA phrase) to its Stage.
@@ -229,7 +205,7 @@ func findReply(text string) FoundReply {
 		if !hasCodeCandidate(l) {
 			continue
 		}
-		ms := pstReplyRE.FindAllStringSubmatchIndex(asciiLowerString(l), -1)
+		ms := pstReplyRE.FindAllStringSubmatchIndex(catalog.ASCIILower(l), -1)
 		for _, m := range pstInlineReplyRE.FindAllStringSubmatchIndex(l, -1) {
 			if l[m[2]:m[3]] == l[m[8]:m[9]] { // same class: a real reply
 				ms = append(ms, []int{m[0], m[1], m[2], m[5], m[6], m[7]})
@@ -278,7 +254,7 @@ func findReply(text string) FoundReply {
 		r.Text = pstJoin(rest)
 		// A command line (">>> RCPT To:") before the reply names its stage.
 		for i := pick.line; i >= 0; i-- {
-			if m := pstTranscriptCommand.FindStringSubmatch(asciiLowerString(lines[i])); m != nil {
+			if m := pstTranscriptCommand.FindStringSubmatch(catalog.ASCIILower(lines[i])); m != nil {
 				r.Stage = stageOfCommand(m[1])
 				break
 			}
@@ -424,10 +400,10 @@ func pstJoin(lines []string) string {
 		}
 	}
 	s := b.String()
-	if strings.Contains(asciiLowerString(s), "in reply to") {
+	if strings.Contains(catalog.ASCIILower(s), "in reply to") {
 		s = pstInReplyRE.ReplaceAllString(s, "")
 	}
-	return strings.TrimSpace(collapseSpace(s))
+	return strings.TrimSpace(catalog.CollapseSpace(s))
 }
 
 var pstInReplyRE = lazyre.New(`(?i)\s*\(in reply to [^)]*command\)`)
@@ -463,7 +439,7 @@ func ExtractEntities(text string) Entities {
 	if len(lower) != len(text) {
 		text = lower // the two runes are longer than their letters: read the replaced text
 	}
-	lower = asciiLowerString(lower)
+	lower = catalog.ASCIILower(lower)
 	var e Entities
 	seen := map[string]bool{}
 	add := func(list *[]string, kind, v string) {
@@ -715,22 +691,6 @@ func addrDomainEnd(s string, p int) int {
 		p = q + 1
 	}
 	return end
-}
-
-// asciiLowerString lowers the ASCII letters of s, keeping every offset.
-func asciiLowerString(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
 
 // pstNotDomain drops dotted words that are not host names: file names,
