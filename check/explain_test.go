@@ -2,12 +2,14 @@ package check
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mxray/mxray/report/catalog"
+	"github.com/mxray/mxray/report/maillog"
 
 	"github.com/mxray/mxray/report/message"
 
@@ -19,7 +21,9 @@ import (
 )
 
 // The follow-up world: zen.spamhaus.org with its RFC 5782 test point, one
-// address on the PBL (127.0.0.11), one on the SBL, one clean; a sender
+// address on the PBL (127.0.0.11), one on the SBL, one clean, one for which
+// the list answers its "query via a public resolver" error code
+// (127.255.255.254); a sender
 // domain whose SPF does not authorise the address in the bounce; reverse
 // DNS for one address and none for another.
 const followUpZone = `
@@ -27,6 +31,7 @@ const followUpZone = `
 9.2.0.192.zen.spamhaus.org.   A   127.0.0.11
 9.2.0.192.zen.spamhaus.org.   TXT "https://check.spamhaus.org/query/ip/192.0.2.9"
 7.2.0.192.zen.spamhaus.org.   A   127.0.0.2
+8.2.0.192.zen.spamhaus.org.   A   127.255.255.254
 2.0.0.127.bl.spamcop.net.     A   127.0.0.2
 sender.test.                  TXT "v=spf1 ip4:198.51.100.0/24 -all"
 _dmarc.sender.test.           TXT "v=DMARC1; p=reject"
@@ -74,13 +79,13 @@ func TestFollowUpBlocklist(t *testing.T) {
 	}{
 		{"still listed on the PBL",
 			"554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org; https://www.spamhaus.org/query/ip/192.0.2.9",
-			"explain.dnsbl-still-listed", report.Failure, "still listed", "provider's relay"},
+			"explain.dnsbl-still-listed", report.Failure, "listed now: PBL", "smarthost"},
 		{"still listed on the SBL",
 			"554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org",
-			"explain.dnsbl-still-listed", report.Failure, "still listed", "request removal"},
+			"explain.dnsbl-still-listed", report.Failure, "listed now: SBL", "request removal"},
 		{"no longer listed",
 			"554 5.7.1 Service unavailable; Client host [192.0.2.44] blocked using zen.spamhaus.org",
-			"explain.dnsbl-delisted", report.OK, "no longer listed", "retry"},
+			"explain.dnsbl-delisted", report.OK, "not listed now", "retry"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,8 +103,8 @@ func TestFollowUpBlocklist(t *testing.T) {
 	// The rejecting server's own address (in "host mx[IP] said") is not
 	// the sender's and must not be queried.
 	fu := NewFollowUp(res, "", netip.Addr{})
-	ex := message.ExplainInput([]byte("Nov 26 10:00:00 mx postfix/smtp[1]: ABC: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, dsn=5.7.1, status=bounced (host mx.b.example[192.0.2.1] said: 554 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org (in reply to RCPT TO command))"), message.ExplainOptions{})
-	fs := fu.Reply(ctx, ex.Replies[0])
+	g := logGroups(t, "Nov 26 10:00:00 mx postfix/smtp[1]: ABC: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, dsn=5.7.1, status=bounced (host mx.b.example[192.0.2.1] said: 554 5.7.1 Client host [192.0.2.9] blocked using zen.spamhaus.org (in reply to RCPT TO command))")[0]
+	fs := fu.Group(ctx, g)
 	if _, ok := findingIDs(fs)["explain.dnsbl-still-listed"]; !ok {
 		t.Errorf("log line: %+v", fs)
 	}
@@ -170,10 +175,123 @@ func TestFollowUpAuthAndPTR(t *testing.T) {
 	}
 }
 
+// logGroups reads log text into its groups.
+func logGroups(t *testing.T, log string) []*maillog.Group {
+	t.Helper()
+	var gs maillog.Groups
+	err := maillog.NewScanner(strings.NewReader(log), maillog.Options{}).Scan(func(ev *maillog.Event) error {
+		gs.Add(ev)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gs.List()
+}
+
 func keys(m map[string]report.Finding) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestVerdict: the headline and the severity of an explained reply follow
+// what the named list says now — listed now, not listed now, the list's
+// error code, the list unreachable — and the reply's reading moves to the
+// evidence; without the follow-up (--offline) the reading stands.
+func TestVerdict(t *testing.T) {
+	res, srv := followUpResolver(t)
+	srv.SetFault("5.2.0.192.zen.spamhaus.org.", 0, dnstest.Fault{Rcode: dns.RcodeServerFailure})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	reply := func(ip string) message.ExplainedReply {
+		return explainOne(t, "554 5.7.1 Service unavailable; Client host ["+ip+"] blocked using zen.spamhaus.org")
+	}
+	tests := []struct {
+		name, ip string
+		inbound  bool
+		sev      report.Severity
+		summary  []string // substrings of the headline
+	}{
+		{"listed now", "192.0.2.9", false, report.Failure, []string{"listed now: PBL", "192.0.2.9"}},
+		{"not listed now", "192.0.2.44", false, report.Warning, []string{"not listed now: delisted since, or the receiver's lookup is stale — retry"}},
+		{"the list's error code", "192.0.2.8", false, report.Unknown, []string{"the list refused our resolver (127.255.255.254): cannot confirm",
+			"Receivers that query through public resolvers get the same code and some MTAs take it for a listing: ask the receiver's postmaster, and check with a DQS key or your own resolver"}},
+		{"the list unreachable", "192.0.2.5", false, report.Unknown, []string{"cannot confirm now", "servfail"}},
+		{"inbound, listed now", "192.0.2.9", true, report.Info, []string{"the client is listed now: PBL", "this server's refusal holds"}},
+		{"inbound, the list's error code", "192.0.2.8", true, report.Warning, []string{"the list refused our resolver"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			er := reply(tc.ip)
+			main := report.Finding{ID: "explain.blocked", Severity: report.Failure, Summary: er.Summary}
+			live := NewFollowUp(res, "", netip.Addr{}).Reply(ctx, er)
+			v := Verdict(main, live, tc.inbound)
+			if v.Severity != tc.sev {
+				t.Errorf("severity %s, want %s: %q", v.Severity, tc.sev, v.Summary)
+			}
+			for _, want := range tc.summary {
+				if !strings.Contains(v.Summary, want) {
+					t.Errorf("headline %q lacks %q", v.Summary, want)
+				}
+			}
+			if len(v.Evidence) == 0 || v.Evidence[0] != "the reply said: "+er.Summary {
+				t.Errorf("the reply's reading is not in the evidence: %q", v.Evidence)
+			}
+		})
+	}
+	// No live evidence: the reply's reading stands.
+	main := report.Finding{ID: "explain.blocked", Severity: report.Failure, Summary: "as the reply says"}
+	if v := Verdict(main, nil, false); v.Summary != main.Summary || v.Severity != main.Severity || len(v.Evidence) != 0 {
+		t.Errorf("offline verdict changed: %+v", v)
+	}
+}
+
+// TestFollowUpGroupOncePerListAndIP: a log group asks each (list, address)
+// once, however many lines name it, and only the addresses the lines name.
+func TestFollowUpGroupOncePerListAndIP(t *testing.T) {
+	res, srv := followUpResolver(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var log strings.Builder
+	for i := 0; i < 50; i++ {
+		ip := []string{"192.0.2.9", "192.0.2.44"}[i%2]
+		fmt.Fprintf(&log, "Nov 26 10:00:%02d mx postfix/smtpd[1]: NOQUEUE: reject: RCPT from unknown[%s]: 554 5.7.1 Service unavailable; Client host [%s] blocked using zen.spamhaus.org; from=<s%d@spam.test> to=<u@example.org> proto=ESMTP helo=<x>\n", i, ip, ip, i)
+	}
+	groups := logGroups(t, log.String())
+	if len(groups) != 1 || groups[0].Count != 50 {
+		t.Fatalf("groups %+v", groups)
+	}
+	before := srv.Queries()
+	fs := findingIDs(NewFollowUp(res, "", netip.Addr{}).Group(ctx, groups[0]))
+	if _, ok := fs["explain.dnsbl-still-listed"]; !ok {
+		t.Errorf("findings %v", keys(fs))
+	}
+	if _, ok := fs["explain.dnsbl-delisted"]; !ok {
+		t.Errorf("findings %v", keys(fs))
+	}
+	// Two targets: one A query each (plus one TXT for the listing) and the
+	// list's two test points per target — never one query per line.
+	if n := srv.Queries() - before; n > 8 {
+		t.Errorf("%d queries for 50 lines naming 2 addresses", n)
+	}
+}
+
+// TestReproduce: a refusal that blames the client names the command that
+// repeats it from the sending address.
+func TestReproduce(t *testing.T) {
+	er := explainOne(t, "554 5.7.1 Service unavailable; Client host [192.0.2.9] blocked using zen.spamhaus.org")
+	er.RemoteMTA = "dns; mx.example.net"
+	f, ok := Reproduce(er, netip.Addr{})
+	if !ok || !strings.Contains(f.Summary, "mxray smtp mx.example.net --source 192.0.2.9") || f.Severity != report.Info {
+		t.Errorf("%+v %v", f, ok)
+	}
+	if f, _ := Reproduce(er, netip.MustParseAddr("198.51.100.3")); !strings.Contains(f.Summary, "--source 198.51.100.3") {
+		t.Errorf("--ip not used: %s", f.Summary)
+	}
+	if _, ok := Reproduce(explainOne(t, "550 5.1.1 <u@example.net>: Recipient address rejected: User unknown"), netip.Addr{}); ok {
+		t.Error("a user-unknown reply does not blame the client IP")
+	}
 }

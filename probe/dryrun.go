@@ -38,8 +38,15 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // Config is one dry run's settings. The zero value (plus a Dial) is a
 // polite port-25 probe with the defaults below.
 type Config struct {
-	// Dial opens the connection. nil: netguard.Dial (a net.Dialer).
+	// Dial opens the connection. nil: netguard.Dial (a net.Dialer), from
+	// LocalAddr when that is set.
 	Dial DialFunc
+	// LocalAddr, when valid, is the local address the session is opened
+	// from (mxray smtp --source, as swaks' --local-interface): a receiver
+	// that refuses a client address is seen refusing that address. It
+	// must be an address of this machine (CheckLocalAddr); it is used only
+	// when Dial is nil.
+	LocalAddr netip.Addr
 	// HELO is the name said in EHLO/HELO. Empty: DefaultHELO(), and if the
 	// machine has no fully qualified name, an address literal of the local
 	// end of the connection ("[192.0.2.1]"), as RFC 5321 §4.1.1.1 asks of a
@@ -108,6 +115,34 @@ type Target struct {
 	Addr string
 }
 
+// dialFrom is netguard.Dial with the local end bound to local.
+func dialFrom(local netip.Addr) DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if err := netguard.Check(addr); err != nil {
+			return nil, err
+		}
+		d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: local.AsSlice()}}
+		return d.DialContext(ctx, network, addr)
+	}
+}
+
+// CheckLocalAddr reports whether a session can be opened from ip: an
+// address of this machine (it can be bound). The error says why not.
+func CheckLocalAddr(ip netip.Addr) error {
+	if !ip.IsValid() || ip.Zone() != "" || ip.IsUnspecified() || ip.IsMulticast() {
+		return fmt.Errorf("%s is not a unicast address to send from", ip)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ip.String(), "0"))
+	if err != nil {
+		var se *os.SyscallError
+		if errors.As(err, &se) {
+			err = se.Err
+		}
+		return fmt.Errorf("%s is not an address of this machine (%v)", ip, err)
+	}
+	return l.Close()
+}
+
 // DefaultHELO is the machine's fully qualified name, or "" when it has none
 // (os.Hostname without a dot, or a localhost name).
 func DefaultHELO() string {
@@ -138,6 +173,9 @@ func addressLiteral(a net.Addr) string {
 func (cfg Config) withDefaults(port int) Config {
 	if cfg.Dial == nil {
 		cfg.Dial = netguard.Dial
+		if cfg.LocalAddr.IsValid() {
+			cfg.Dial = dialFrom(cfg.LocalAddr)
+		}
 	}
 	if cfg.Mode == "" {
 		cfg.Mode = ModeSTARTTLS

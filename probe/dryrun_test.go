@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"sync"
@@ -351,5 +352,35 @@ func TestAuthWithGivenCredentials(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLocalAddr: Config.LocalAddr (mxray smtp --source) opens the session
+// from that address — the server sees it — through the default dial, and
+// CheckLocalAddr refuses an address that is not this machine's.
+func TestLocalAddr(t *testing.T) {
+	seen := make(chan string, 1)
+	srv := smtptest.StartRawAt(t, "127.0.0.2", func(c *smtptest.RawConn) {
+		seen <- c.RemoteAddr()
+		c.Send("220 mx.test ESMTP")
+		c.Session()
+	})
+	src := netip.MustParseAddr("127.0.0.4")
+	if err := CheckLocalAddr(src); err != nil {
+		t.Fatal(err)
+	}
+	s := DryRun(context.Background(), Config{LocalAddr: src, HELO: "probe.mxray.test", Domain: "example.test", NoCatchAll: true, NoRelayTest: true},
+		Target{Host: "mx.test", Addr: srv.Addr})
+	if host, _, _ := net.SplitHostPort(<-seen); host != "127.0.0.4" {
+		t.Errorf("the server saw %s", host)
+	}
+	if host, _, _ := net.SplitHostPort(s.LocalAddr); host != "127.0.0.4" || s.Status != StatusOK {
+		t.Errorf("session from %s, status %s (%s)", s.LocalAddr, s.Status, s.Detail)
+	}
+	for _, bad := range []string{"192.0.2.7", "0.0.0.0", "224.0.0.1"} {
+		err := CheckLocalAddr(netip.MustParseAddr(bad))
+		if err == nil || !strings.Contains(err.Error(), bad) {
+			t.Errorf("CheckLocalAddr(%s) = %v", bad, err)
+		}
 	}
 }

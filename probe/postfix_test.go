@@ -44,6 +44,7 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"net/netip"
 	"net/textproto"
 	"regexp"
 	"strconv"
@@ -55,6 +56,7 @@ import (
 
 	"github.com/mxray/mxray/probe"
 	"github.com/mxray/mxray/report"
+	"github.com/mxray/mxray/report/maillog"
 )
 
 // postfixZone is the DNS world Postfix sees (served by dnstest on
@@ -161,9 +163,13 @@ type postfixScenario struct {
 	via string
 	// screened: postscreen itself ends the session; no smtpd sees it.
 	screened bool
-	helo     string
-	domain   string
-	rcpts    []string
+	// source: the session is opened from client by the probe's own dial
+	// (Config.LocalAddr, what mxray smtp --source sets) instead of the
+	// test's dialer.
+	source bool
+	helo   string
+	domain string
+	rcpts  []string
 	// noCatchAll / noRelay turn the probe's random-recipient and relay
 	// RCPTs off, so that each scenario isolates one restriction.
 	noCatchAll, noRelay bool
@@ -273,6 +279,13 @@ func postfixScenarios() []postfixScenario {
 				probe.RcptRelay:      *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed"),
 			},
 		},
+		postmasterOnly(postfixScenario{
+			// mxray smtp --source 127.0.1.11: the probe binds the listed
+			// address itself, and Postfix refuses that address.
+			name: "--source: listed address refused 554 5.7.1 at RCPT", client: "127.0.1.11", source: true, helo: "listed.client.test",
+			findings: map[string]report.Severity{"smtp.postmaster-rejected": report.Failure},
+			want:     map[probe.RcptKind]wantReply{probe.RcptPostmaster: *reply(catalog.StageRCPT, 554, "5.7.1", listedText, "blocked/dnsbl.listed")},
+		}),
 		postmasterOnly(postfixScenario{
 			name: "client without PTR 450 4.7.25 at RCPT", client: "127.0.1.12", helo: "nameless.client.test",
 			findings: map[string]report.Severity{"smtp.postmaster-deferred": report.Unknown},
@@ -444,6 +457,12 @@ func TestPostfixDryRun(t *testing.T) {
 		}
 	})
 
+	// mxray explain reads this Postfix's own log: every "reject:" line is
+	// one event, with the stage the line names and the reply's codes.
+	t.Run("maillog reads Postfix's log", func(t *testing.T) {
+		checkMaillog(t, pf.Log())
+	})
+
 	// The safety invariant, over every session above.
 	t.Run("no DATA, BDAT or message reached Postfix", func(t *testing.T) {
 		checkNothingDelivered(t, pf, runs, 5*time.Second, t.Errorf)
@@ -498,6 +517,12 @@ func dryRunFrom(t testing.TB, pf *postfixPeer, sc postfixScenario) *probe.Sessio
 		GreetingTimeout: 10 * time.Second,
 		CommandTimeout:  10 * time.Second,
 		SessionTimeout:  30 * time.Second,
+	}
+	if sc.source {
+		if err := probe.CheckLocalAddr(netip.MustParseAddr(sc.client)); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Dial, cfg.LocalAddr = nil, netip.MustParseAddr(sc.client)
 	}
 	target := probe.Target{Host: postfixHostname, Addr: pf.Addr}
 	switch sc.via {
@@ -907,5 +932,46 @@ func BenchmarkPostfixDryRun(b *testing.B) {
 		if s := dryRunFrom(b, pf, sc); s.Status != probe.StatusOK || len(s.Rcpts) != 1 || !s.Rcpts[0].Accepted() {
 			b.Fatalf("status %s (%s), RCPT %+v", s.Status, s.Detail, s.Rcpts)
 		}
+	}
+}
+
+// checkMaillog scans the instance's log with report/maillog.
+func checkMaillog(t *testing.T, log string) {
+	rejects := 0
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, ": reject: ") {
+			rejects++
+		}
+	}
+	if rejects == 0 {
+		t.Skip("no scenario ran (a -run filter): nothing was rejected")
+	}
+	var events []*maillog.Event
+	s := maillog.NewScanner(strings.NewReader(log), maillog.Options{})
+	if err := s.Scan(func(ev *maillog.Event) error { events = append(events, ev); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	inbound := 0
+	for _, ev := range events {
+		if ev.Direction != maillog.Inbound {
+			continue
+		}
+		inbound++
+		want := catalog.StageRCPT
+		switch {
+		case strings.Contains(ev.Line, "reject: CONNECT from"):
+			want = catalog.StageConnect
+		case strings.Contains(ev.Line, "reject: EHLO from"):
+			want = catalog.StageEHLO
+		}
+		if ev.Stage != want || ev.Code == 0 || ev.EnhancedCode == "" || ev.RemoteIP == "" || ev.Reason == "" {
+			t.Errorf("event from %q: stage %s, %d %s, ip %q, reason %q", ev.Line, ev.Stage, ev.Code, ev.EnhancedCode, ev.RemoteIP, ev.Reason)
+		}
+		if strings.Contains(ev.Line, "blocked using "+postfixDNSBL) && (ev.Reason != "blocked" || ev.Captures["zone"] != postfixDNSBL) {
+			t.Errorf("DNSBL reject read as %s %v: %s", ev.Reason, ev.Captures, ev.Line)
+		}
+	}
+	if inbound != rejects {
+		t.Errorf("%d reject lines, %d inbound events", rejects, inbound)
 	}
 }

@@ -104,10 +104,18 @@ func TestExplainFollowUpCLI(t *testing.T) {
 	if ids["explain.dnsbl-still-listed"] != "failure" || code != report.ExitFailure {
 		t.Errorf("exit %d, findings %v, stderr %q", code, ids, stderr)
 	}
-	_, out, _ = runCLI(t, "explain", "--resolver", srv.Addr, "--format", "json",
+	// The headline says what is true now.
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if h := rep.Find("explain.blocked"); len(h) != 1 || !strings.HasPrefix(h[0].Summary, "listed now: PBL") {
+		t.Errorf("headline %+v", h)
+	}
+	code, out, _ = runCLI(t, "explain", "--resolver", srv.Addr, "--format", "json",
 		"554 5.7.1 Service unavailable; Client host [192.0.2.10] blocked using zen.spamhaus.org")
-	if ids := findIDs(t, out); ids["explain.dnsbl-delisted"] != "ok" {
-		t.Errorf("findings %v", ids)
+	if ids := findIDs(t, out); ids["explain.dnsbl-delisted"] != "ok" || ids["explain.blocked"] != "warning" || code != report.ExitWarning {
+		t.Errorf("exit %d, findings %v", code, ids)
 	}
 	// --offline sends nothing.
 	before := srv.Queries()
@@ -136,5 +144,110 @@ func TestExplainTextOutput(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// A file name that names no file is a usage error, not a reply to explain;
+// a reply that contains a "/" (a URL) is still a reply.
+func TestExplainMissingFile(t *testing.T) {
+	for _, arg := range []string{"bounce.eml", "mail.LOG", "notes.txt", "box.mbox", "x.msg", "./typo", "/var/log/nosuch", "dir/file"} {
+		code, out, stderr := runCLI(t, "explain", "--offline", arg)
+		if code != report.ExitUsage || !strings.Contains(stderr, "no such file") || out != "" {
+			t.Errorf("%q: exit %d, stderr %q, out %q", arg, code, stderr, out)
+		}
+	}
+	dir := t.TempDir()
+	if code, _, stderr := runCLI(t, "explain", "--offline", dir); code != report.ExitUsage || !strings.Contains(stderr, "directory") {
+		t.Errorf("a directory: exit %d, %q", code, stderr)
+	}
+	code, out, _ := runCLI(t, "explain", "--offline", "--format", "json", "554 5.7.1 Blocked, see https://www.spamhaus.org/query/ip/192.0.2.9")
+	if code == report.ExitUsage {
+		t.Fatalf("a reply with a URL was taken for a file name")
+	}
+	if _, replies := explainJSON(t, out); len(replies) != 1 {
+		t.Errorf("%d replies", len(replies))
+	}
+}
+
+// The README's own example: a whole log on stdin. Events of both
+// directions, one JSON element per event with the reply's fields, and the
+// groups in the report.
+func TestExplainLog(t *testing.T) {
+	var log strings.Builder
+	for _, f := range []string{"postfix-harness.log", "postfix-outbound.log"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "report", "maillog", "testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		log.Write(b)
+	}
+	code, out, stderr := runCLIIn(t, log.String(), "explain", "--offline", "--format", "json", "-")
+	var doc struct {
+		Events   []map[string]any `json:"events"`
+		Command  string           `json:"command"`
+		Sections []struct {
+			ID     string         `json:"id"`
+			Detail map[string]any `json:"detail"`
+		} `json:"sections"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("json: %v (stderr %q)\n%.2000s", err, stderr, out)
+	}
+	if doc.Command != "explain" || len(doc.Events) != 20+13 {
+		t.Fatalf("command %q, %d events", doc.Command, len(doc.Events))
+	}
+	dirs := map[string]int{}
+	for i, ev := range doc.Events {
+		for _, k := range []string{"stage", "code", "enhanced_code", "reason", "recipient", "direction", "action", "line", "time"} {
+			if _, ok := ev[k]; !ok {
+				t.Errorf("event %d lacks %q: %v", i, k, ev)
+			}
+		}
+		dirs[ev["direction"].(string)]++
+	}
+	if dirs["inbound"] != 19 || dirs["outbound"] != 12 || dirs["local"] != 2 {
+		t.Errorf("directions %v", dirs)
+	}
+	groups := 0
+	for _, s := range doc.Sections {
+		if strings.HasPrefix(s.ID, "explain.group.") {
+			groups++
+			if s.Detail["count"] == nil || s.Detail["example"] == nil || s.Detail["remote_ips"] == nil {
+				t.Errorf("group %s: %v", s.ID, s.Detail)
+			}
+		}
+	}
+	if groups < 10 {
+		t.Errorf("%d groups", groups)
+	}
+	if code != report.ExitFailure {
+		t.Errorf("exit %d: bounced recipients are failures", code)
+	}
+
+	// Text: one block per cause, with its count, hosts, example and fix.
+	_, text, _ := runCLIIn(t, log.String(), "explain", "--offline", "--color", "never", "-")
+	for _, want := range []string{"(mail log), 136 lines, 134 of a known MTA", "33 events in", "7 × refused by this server: blocked (dnsbl.listed)",
+		"remote IPs: 127.0.1.11 (7)", "example (line", "mxray smtp mx.example.com --source 203.0.113.5", "fix: "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text output lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// One Postfix reject line given as the argument is a log line: its stage is
+// the one it names.
+func TestExplainOneLogLine(t *testing.T) {
+	line := "Nov 26 10:00:00 mx postfix/smtpd[123]: NOQUEUE: reject: RCPT from relay29.isp.test[203.0.113.29]: 554 5.7.1 Service unavailable; Client host [203.0.113.29] blocked using zen.spamhaus.org; from=<a@isp.test> to=<b@example.org> proto=ESMTP helo=<relay29.isp.test>"
+	_, out, _ := runCLI(t, "explain", "--offline", "--format", "json", line)
+	var doc struct {
+		Events []map[string]any `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Events) != 1 {
+		t.Fatalf("%v %d\n%s", err, len(doc.Events), out)
+	}
+	ev := doc.Events[0]
+	if ev["stage"] != "rcpt" || ev["code"] != float64(554) || ev["enhanced_code"] != "5.7.1" || ev["reason"] != "blocked" ||
+		ev["recipient"] != "b@example.org" || ev["remote_ip"] != "203.0.113.29" || ev["direction"] != "inbound" {
+		t.Errorf("%v", ev)
 	}
 }

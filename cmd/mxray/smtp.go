@@ -20,7 +20,7 @@ import (
 
 func init() {
 	register(command{name: "smtp", order: 20, summary: "one SMTP dry run with its transcript, timings and every reply explained",
-		usage: "mxray smtp HOST[:PORT] [flags]", run: runSMTP})
+		usage: "mxray smtp HOST[:PORT] [--source IP] [flags]", run: runSMTP})
 	checkFlagHooks = append(checkFlagHooks, smtpCheckFlags)
 }
 
@@ -84,6 +84,9 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	if err != nil {
 		return usageError(stdio, "smtp", "%v", err)
 	}
+	if cfg.LocalAddr, err = c.sourceAddr(); err != nil {
+		return usageError(stdio, "smtp", "%v", err)
+	}
 
 	ctx, cancel := c.g.context(ctx)
 	defer cancel()
@@ -91,8 +94,10 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	sec := rep.Section("smtp", "SMTP dry run (no message is sent)")
 
 	res, rerr := c.g.resolver()
-	addr, noAddr, err := address(ctx, res, rerr, host)
+	addr, noAddr, err := address(ctx, res, rerr, host, cfg.LocalAddr)
 	switch {
+	case errors.Is(err, errNoAddrOfFamily):
+		return usageError(stdio, "smtp", "%v", err)
 	case err != nil:
 		fmt.Fprintf(stdio.Stderr, "mxray smtp: %v\n", err)
 		return report.ExitUnknown
@@ -103,6 +108,11 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	}
 	o := findingOptions(ctx, res, rerr, addr)
 	s := probe.DryRun(ctx, cfg, probe.Target{Host: host, Addr: net.JoinHostPort(addr.String(), strconv.Itoa(port))})
+	if cfg.LocalAddr.IsValid() {
+		sec.Add(report.Finding{ID: "smtp.source", Severity: report.Info, Subject: host,
+			Summary:  "the session was opened from " + cfg.LocalAddr.String() + " (--source): the replies below are what " + host + " says to that address",
+			Evidence: []string{"local end of the connection: " + s.LocalAddr}})
+	}
 	sec.Add(s.Findings(o)...)
 	sec.Detail = &probe.Detail{Sessions: []*probe.Session{s}, ShowTranscript: c.f.transcript, ShowReplies: true}
 	if tr, ok := any(res).(interface{ Trace() []report.Query }); ok && res != nil {
@@ -120,10 +130,11 @@ type smtpCommand struct {
 	domain, tlsMode, authUser                          *string
 	implicitTLS, startTLS, noCatchAll, noVRFY, noRelay *bool
 	connectTimeout, commandTimeout                     *time.Duration
+	source                                             *string
 }
 
 func newSMTPCommand(stdio IO) *smtpCommand {
-	fs := newFlagSet("smtp", stdio, "mxray smtp HOST[:PORT] [flags]",
+	fs := newFlagSet("smtp", stdio, "mxray smtp HOST[:PORT] [--source IP] [flags]",
 		"Talks to one mail server as a sending MTA would: reads the greeting, says EHLO, starts TLS, and tries\n"+
 			"MAIL FROM and RCPT TO (postmaster, --rcpt, a random address for catch-all, an open-relay probe),\n"+
 			"then QUIT. It never sends DATA: no message is delivered. Port 25 and 587 use STARTTLS, 465 implicit TLS.")
@@ -138,6 +149,8 @@ func newSMTPCommand(stdio IO) *smtpCommand {
 	c.noCatchAll = fs.Bool("no-catch-all", false, "do not try a random recipient")
 	c.noVRFY = fs.Bool("no-vrfy", false, "do not ask VRFY postmaster at the end of the session")
 	c.noRelay = fs.Bool("no-relay-test", false, "do not try the open-relay recipient")
+	c.source = fs.String("source", "", "open the session from this local IP address (one of this machine's), to see what a receiver\n"+
+		"says to that address: reproduces a refusal of a sending IP (as swaks --local-interface)")
 	c.connectTimeout = fs.Duration("connect-timeout", 10*time.Second, "deadline for the TCP connection")
 	c.commandTimeout = fs.Duration("command-timeout", 30*time.Second, "deadline for each reply (the greeting included)")
 	return c
@@ -184,6 +197,22 @@ func (c *smtpCommand) probeConfig(stdio IO, host string, port int) (probe.Config
 	return cfg, nil
 }
 
+// sourceAddr is --source, checked to be an address of this machine.
+func (c *smtpCommand) sourceAddr() (netip.Addr, error) {
+	if *c.source == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(strings.Trim(*c.source, "[]"))
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("--source %q is not an IP address", *c.source)
+	}
+	a = a.Unmap()
+	if err := probe.CheckLocalAddr(a); err != nil {
+		return netip.Addr{}, fmt.Errorf("--source: %v", err)
+	}
+	return a, nil
+}
+
 // mode is --tls, or --implicit-tls / --starttls; "auto" is the zero Mode.
 func (c *smtpCommand) mode() (probe.Mode, error) {
 	tlsMode := *c.tlsMode
@@ -223,18 +252,35 @@ func (c *smtpCommand) mailDomain(host string) string {
 	return domain
 }
 
+// errNoAddrOfFamily: the target has no address of the --source address's
+// family (IPv4 cannot reach IPv6).
+var errNoAddrOfFamily = errors.New("no address of the source address's family")
+
 // address is the address to connect to: an IP literal as given, else the
 // host's first address from the resolver (the same resolver as every
-// other check). A host without an address gets a finding instead; an
-// error means there is no resolver to ask.
-func address(ctx context.Context, res *dnscheck.Client, rerr error, host string) (netip.Addr, *report.Finding, error) {
+// other check) — of the family of source, when one is given. A host
+// without an address gets a finding instead; an error means there is no
+// resolver to ask, or no address of source's family.
+func address(ctx context.Context, res *dnscheck.Client, rerr error, host string, source netip.Addr) (netip.Addr, *report.Finding, error) {
+	sameFamily := func(a netip.Addr) bool { return !source.IsValid() || a.Unmap().Is4() == source.Is4() }
 	if a, err := netip.ParseAddr(host); err == nil {
+		if !sameFamily(a) {
+			return netip.Addr{}, nil, fmt.Errorf("%w: %s cannot be reached from %s", errNoAddrOfFamily, a, source)
+		}
 		return a, nil, nil
 	}
 	if rerr != nil {
 		return netip.Addr{}, nil, rerr
 	}
 	h := dnscheck.LookupHost(ctx, res, host)
+	if len(h.Addrs) > 0 && source.IsValid() {
+		for _, a := range h.Addrs {
+			if sameFamily(a) {
+				return a, nil, nil
+			}
+		}
+		return netip.Addr{}, nil, fmt.Errorf("%w: %s has no %s address to reach from %s", errNoAddrOfFamily, host, map[bool]string{true: "IPv4", false: "IPv6"}[source.Is4()], source)
+	}
 	if len(h.Addrs) == 0 {
 		sev := report.Failure
 		if h.Failed() {

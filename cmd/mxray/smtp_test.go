@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"strings"
 	"testing"
 
@@ -57,4 +58,74 @@ func TestSMTPCommand(t *testing.T) {
 			}
 		}
 	})
+}
+
+// --source opens the session from another local address: a fake bound to
+// a second loopback address sees the client come from it, and refuses
+// that address the way a DNSBL-checking MX does.
+func TestSMTPSource(t *testing.T) {
+	seen := make(chan string, 4)
+	mx := smtptest.StartRawAt(t, "127.0.0.2", func(c *smtptest.RawConn) {
+		host, _, _ := net.SplitHostPort(c.RemoteAddr())
+		seen <- host
+		c.Send("220 mx.source.test ESMTP")
+		for {
+			l, ok := c.ReadCommand()
+			if !ok {
+				return
+			}
+			switch verb := strings.ToUpper(strings.Fields(l + " x")[0]); {
+			case verb == "EHLO":
+				c.Send("250-mx.source.test", "250 ENHANCEDSTATUSCODES")
+			case verb == "RCPT" && host == "127.0.0.3":
+				c.Send("554 5.7.1 Service unavailable; Client host [" + host + "] blocked using zen.spamhaus.org")
+			case verb == "QUIT":
+				c.Send("221 2.0.0 Bye")
+				return
+			default:
+				c.Send("250 2.0.0 OK")
+			}
+		}
+	})
+	defer smtptest.AssertNoMessage(t, mx.Rec)
+	dnsSrv := dnstest.Start(t, cliZone)
+	args := func(extra ...string) []string {
+		return append([]string{"smtp", mx.Addr, "--domain", "source.test", "--helo", "probe.mxray.test", "--no-catch-all",
+			"--no-relay-test", "--no-vrfy", "--format", "json", "--resolver", dnsSrv.Addr}, extra...)
+	}
+	code, out, stderr := runCLI(t, args("--source", "127.0.0.3")...)
+	if got := <-seen; got != "127.0.0.3" {
+		t.Fatalf("the fake saw the client at %s, want 127.0.0.3", got)
+	}
+	var rep report.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v (exit %d, stderr %q)", err, code, stderr)
+	}
+	if len(rep.Find("smtp.source")) != 1 || len(rep.Find("smtp.postmaster-rejected")) != 1 || code != report.ExitFailure {
+		t.Errorf("exit %d, findings %+v", code, rep.Findings())
+	}
+	if !strings.Contains(out, `"local_addr": "127.0.0.3:`) || !strings.Contains(out, "blocked using zen.spamhaus.org") {
+		t.Errorf("the transcript does not show the session from 127.0.0.3 and its refusal:\n%s", out)
+	}
+	// Without --source the same fake accepts (the default route's address).
+	code, _, _ = runCLI(t, args()...)
+	if got := <-seen; got == "127.0.0.3" || code == report.ExitFailure {
+		t.Errorf("without --source: client %s, exit %d", got, code)
+	}
+	// An address that is not this machine's, a non-address, a family the
+	// target does not have: usage errors before any connection.
+	for _, bad := range []string{"192.0.2.7", "nonsense", "::1", "0.0.0.0"} {
+		code, _, stderr := runCLI(t, args("--source", bad)...)
+		if code != report.ExitUsage || !strings.Contains(stderr, "source") {
+			t.Errorf("--source %s: exit %d, stderr %q", bad, code, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, args("--source", "192.0.2.7")...); !strings.Contains(stderr, "not an address of this machine") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	select {
+	case h := <-seen:
+		t.Errorf("a refused --source still connected (from %s)", h)
+	default:
+	}
 }

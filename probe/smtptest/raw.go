@@ -106,6 +106,9 @@ func (c *RawConn) Silence() {
 	}
 }
 
+// RemoteAddr is the client's address ("127.0.0.3:41234").
+func (c *RawConn) RemoteAddr() string { return c.conn.RemoteAddr().String() }
+
 // Closed reports whether the test is over.
 func (c *RawConn) Closed() <-chan struct{} { return c.done }
 
@@ -151,7 +154,15 @@ type RawServer struct {
 // the test ends; the connection is closed when script returns.
 func StartRaw(t TB, script func(c *RawConn)) *RawServer {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	return StartRawAt(t, "127.0.0.1", script)
+}
+
+// StartRawAt is StartRaw on another loopback address ("127.0.0.2"): a
+// server whose clients come from an address other than its own (the
+// tests of mxray smtp --source).
+func StartRawAt(t TB, ip string, script func(c *RawConn)) *RawServer {
+	t.Helper()
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"regexp"
-	"regexp/syntax"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,9 +44,19 @@ type Entry struct {
 	File  string `json:"-"`
 	Index int    `json:"-"`
 
-	patterns []*regexp.Regexp
-	lits     []string // per pattern: a lower-case ASCII literal every match contains ("" = none known)
-	exclude  []*regexp.Regexp
+	patterns []textPattern
+	exclude  []textPattern
+	codes    []codePattern     // Codes, parsed
+	enhanced []enhancedPattern // Enhanced, parsed
+}
+
+// codePattern is "550", "55x" or "5xx": a digit, or -1 for x, per place.
+type codePattern [3]int8
+
+// enhancedPattern is a parsed Enhanced condition: class (-1 for X),
+// subject (-1 for *), detail range lo..hi (-1 for *).
+type enhancedPattern struct {
+	class, subject, lo, hi int
 }
 
 // Example is a reply used by the catalog's own tests: an entry must
@@ -63,7 +71,22 @@ type Example struct {
 // Catalog is the ordered list of entries; the first match wins.
 type Catalog struct {
 	Entries []*Entry
+	byID    map[string]*Entry
+	lits    *literalIndex
 }
+
+// Entry returns the entry with the id, or nil.
+func (c *Catalog) Entry(id string) *Entry { return c.byID[id] }
+
+// Fallback reports whether the entry is one of the fallbacks per enhanced
+// code, basic code or reply class (files 70- and later): a reply explained
+// by one said nothing the catalog recognised beyond its codes.
+func (e *Entry) Fallback() bool { return e.File >= "70" }
+
+// Provider reports whether the entry is a provider's or a blocklist
+// operator's documented reply (files 10- to 20-): its meaning is the
+// provider's, not the generic one of its words or codes.
+func (e *Entry) Provider() bool { return e.File < "25" }
 
 var validStages = map[Stage]bool{
 	StageConnect: true, StageEHLO: true, StageSTARTTLS: true, StageAUTH: true, StageMAIL: true,
@@ -88,7 +111,7 @@ func Load(fsys fs.FS) (*Catalog, error) {
 		return nil, err
 	}
 	sort.Strings(names)
-	c := &Catalog{}
+	c := &Catalog{byID: map[string]*Entry{}}
 	seen := map[string]string{}
 	for _, name := range names {
 		data, err := fs.ReadFile(fsys, name)
@@ -110,11 +133,13 @@ func Load(fsys fs.FS) (*Catalog, error) {
 			seen[e.ID] = name
 			e.Index = len(c.Entries)
 			c.Entries = append(c.Entries, e)
+			c.byID[e.ID] = e
 		}
 	}
 	if len(c.Entries) == 0 {
 		return nil, fmt.Errorf("catalog: no entries")
 	}
+	c.lits = buildLiteralIndex(c.Entries)
 	return c, nil
 }
 
@@ -177,21 +202,34 @@ func (e *Entry) compile() error {
 			return fmt.Errorf("bad enhanced range %q", x)
 		}
 	}
-	e.patterns, e.lits, e.exclude = nil, nil, nil
+	e.codes, e.enhanced = nil, nil
+	for _, c := range e.Codes {
+		var cp codePattern
+		for i := 0; i < 3; i++ {
+			cp[i] = -1
+			if c[i] != 'x' {
+				cp[i] = int8(c[i] - '0')
+			}
+		}
+		e.codes = append(e.codes, cp)
+	}
+	for _, x := range e.Enhanced {
+		e.enhanced = append(e.enhanced, parseEnhancedPattern(x))
+	}
+	e.patterns, e.exclude = nil, nil
 	for _, p := range e.Patterns {
-		re, err := regexp.Compile("(?i)" + p)
+		tp, err := compilePattern(p)
 		if err != nil {
 			return fmt.Errorf("pattern %q: %w", p, err)
 		}
-		e.patterns = append(e.patterns, re)
-		e.lits = append(e.lits, requiredLiteral(p))
+		e.patterns = append(e.patterns, tp)
 	}
 	for _, p := range e.Exclude {
-		re, err := regexp.Compile("(?i)" + p)
+		tp, err := compilePattern(p)
 		if err != nil {
 			return fmt.Errorf("exclude %q: %w", p, err)
 		}
-		e.exclude = append(e.exclude, re)
+		e.exclude = append(e.exclude, tp)
 	}
 	return nil
 }
@@ -232,9 +270,11 @@ type reply struct {
 	code                   int    // 0 = unknown
 	enhanced               string // "" = unknown; otherwise canonical "c.s.d"
 	class, subject, detail int
-	text                   string // normalized: prefixes stripped, one line, single spaces
-	lower                  string // text in lower case if it is pure ASCII (literal prefilter)
-	ascii                  bool
+	text                   string   // normalized: prefixes stripped, one line, single spaces
+	lower                  string   // text with ASCII letters in lower case (same byte offsets)
+	ascii                  bool     // the text is pure ASCII
+	foldOnly               bool     // the text has a rune that folds to an ASCII letter (K, ſ): match with case folding only
+	hits                   []uint64 // the catalog's prefilter literals the lowered text contains (nil: not computed)
 }
 
 var (
@@ -243,7 +283,6 @@ var (
 	// see only the words, whatever the wrapping (RFC 5321 §4.2.1 multi-line).
 	leadCodeRE     = lazyre.New(`^#?\s*([1-5][0-9]{2})(?:[ \t:-]+|$)`)
 	leadEnhancedRE = lazyre.New(`^\(?#?([245])\.([0-9]{1,3})\.([0-9]{1,3})\)?(?:[ \t:]+|$)`)
-	spaceRE        = lazyre.New(`\s+`)
 	inlineContRE   = lazyre.New(`\s[2-5][0-9]{2}-[245]\.[0-9]{1,3}\.[0-9]{1,3}\s`)
 )
 
@@ -281,12 +320,14 @@ func normalizeReplyText(text string) (norm string, code int, enhanced string) {
 			parts = append(parts, l)
 		}
 	}
-	norm = spaceRE.ReplaceAllString(strings.Join(parts, " "), " ")
+	norm = CollapseSpace(strings.Join(parts, " "))
 	// Logs and bounces often unwrap a multi-line reply onto one line, leaving
 	// the continuation prefixes inside the text ("... a PTR 550-5.7.1 record
 	// setup"). A "NNN-x.y.z" token is such a prefix; so is "NNN x.y.z" when
 	// it repeats the reply's own codes.
-	norm = inlineContRE.ReplaceAllString(norm, " ")
+	if mayHaveContinuation(norm) {
+		norm = inlineContRE.ReplaceAllString(norm, " ")
+	}
 	if code != 0 && enhanced != "" {
 		norm = strings.ReplaceAll(norm, " "+strconv.Itoa(code)+" "+enhanced+" ", " ")
 	}
@@ -300,8 +341,9 @@ func prepareReply(stage Stage, code int, enhanced, text string) reply {
 	norm, tcode, tenh := normalizeReplyText(text)
 	r := reply{stage: stage, code: code, text: norm}
 	r.ascii = isASCII(norm)
-	if r.ascii {
-		r.lower = strings.ToLower(norm)
+	r.foldOnly = !r.ascii && strings.ContainsAny(norm, "\u212a\u017f")
+	if !r.foldOnly {
+		r.lower = ASCIILower(norm)
 	}
 	if r.code == 0 {
 		r.code = tcode
@@ -327,32 +369,42 @@ func prepareReply(stage Stage, code int, enhanced, text string) reply {
 // pattern matched and its named captures.
 func (c *Catalog) Match(stage Stage, code int, enhanced, text string) (*Entry, string, map[string]string) {
 	r := prepareReply(stage, code, enhanced, text)
+	e := c.first(&r)
+	if e == nil {
+		return nil, "", nil
+	}
+	_, m, caps := e.match(&r, true)
+	return e, m, caps
+}
+
+// first is the first entry that matches (without captures: only the
+// winner's are needed).
+func (c *Catalog) first(r *reply) *Entry {
+	if c.lits != nil && !r.foldOnly && r.hits == nil {
+		r.hits = c.lits.scan(r.lower)
+	}
 	for _, e := range c.Entries {
-		if ok, m, caps := e.match(r); ok {
-			return e, m, caps
+		if ok, _, _ := e.match(r, false); ok {
+			return e
 		}
 	}
-	return nil, "", nil
+	return nil
 }
 
 // Explain is Explain on this catalog.
 func (c *Catalog) Explain(stage Stage, code int, enhanced string, text string) Explanation {
 	r := prepareReply(stage, code, enhanced, text)
+	return c.explainWith(c.first(&r), &r)
+}
+
+// explainWith builds the explanation of r by entry (nil: no entry matched).
+func (c *Catalog) explainWith(entry *Entry, r *reply) Explanation {
 	ex := Explanation{Stage: r.stage, Code: r.code, EnhancedCode: r.enhanced}
 	if r.enhanced != "" {
 		// Only registered codes get a name; Microsoft's 5.7.606 and the like
 		// are explained by their catalog entry instead.
 		if name, _, ok := EnhancedCodeInfo(r.enhanced); ok {
 			ex.EnhancedName = name
-		}
-	}
-	var entry *Entry
-	var matched string
-	var caps map[string]string
-	for _, e := range c.Entries {
-		if ok, m, cp := e.match(r); ok {
-			entry, matched, caps = e, m, cp
-			break
 		}
 	}
 	if entry == nil {
@@ -362,6 +414,7 @@ func (c *Catalog) Explain(stage Stage, code int, enhanced string, text string) E
 		ex.Summary = "the reply could not be classified"
 		return ex
 	}
+	_, matched, caps := entry.match(r, true)
 	ex.Entry, ex.Cause, ex.Reason, ex.ActionBy = entry.ID, entry.Cause, entry.Reason, entry.ActionBy
 	ex.Matched, ex.Captures, ex.Source = matched, caps, entry.Source
 	ex.References = append([]string(nil), entry.References...)
@@ -391,56 +444,71 @@ func (c *Catalog) Explain(stage Stage, code int, enhanced string, text string) E
 // not carry (an optional group) expands to nothing, and the leftovers
 // ("IP  is", "()") are tidied, so entries can mention optional details.
 func expandVars(s string, vars map[string]string) string {
+	if !strings.Contains(s, "{") {
+		return s
+	}
 	out := captureRefRE.ReplaceAllStringFunc(s, func(m string) string {
 		return vars[m[1:len(m)-1]]
 	})
 	out = strings.NewReplacer(" ()", "", "()", "", " []", "", "[]", "").Replace(out)
-	return strings.TrimSpace(spaceRE.ReplaceAllString(out, " "))
+	return strings.TrimSpace(CollapseSpace(out))
+}
+
+// CollapseSpace replaces each run of white space (\s: space, tab,
+// newline, carriage return, form feed) by one space.
+func CollapseSpace(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case ' ', '\t', '\n', '\r', '\f':
+			space = true
+		default:
+			if space {
+				b.WriteByte(' ')
+				space = false
+			}
+			b.WriteByte(c)
+		}
+	}
+	if space {
+		b.WriteByte(' ')
+	}
+	return b.String()
+}
+
+// mayHaveContinuation: a digit, "-", a digit and "." — what a continuation
+// prefix "550-5.7.1" inside a line needs.
+func mayHaveContinuation(s string) bool {
+	for i := 1; i+2 < len(s); i++ {
+		if s[i] == '-' && s[i-1] >= '0' && s[i-1] <= '9' && s[i+1] >= '2' && s[i+1] <= '5' && s[i+2] == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // match reports whether the entry applies to r. A condition on a field the
 // reply lacks (code 0, no enhanced code) holds only if the entry has text
 // patterns, which then decide; fallbacks without patterns need the field.
-func (e *Entry) match(r reply) (bool, string, map[string]string) {
-	hasText := len(e.patterns) > 0 && !e.Strict
-	if len(e.Stages) > 0 {
-		if r.stage == StageUnknown {
-			if e.RequireStage {
-				return false, "", nil
-			}
-		} else if !stageIn(r.stage, e.Stages) {
-			return false, "", nil
-		}
-	}
-	if len(e.Codes) > 0 {
-		if r.code == 0 {
-			if !hasText {
-				return false, "", nil
-			}
-		} else if !codeIn(r.code, e.Codes) {
-			return false, "", nil
-		}
-	}
-	if len(e.Enhanced) > 0 {
-		if r.enhanced == "" {
-			if !hasText {
-				return false, "", nil
-			}
-		} else if !enhancedIn(r, e.Enhanced) {
-			return false, "", nil
-		}
+// With want, the matched text and named captures are returned too (only
+// the winning entry needs them).
+func (e *Entry) match(r *reply, want bool) (bool, string, map[string]string) {
+	if !e.fieldsMatch(r) {
+		return false, "", nil
 	}
 	if len(e.patterns) == 0 {
-		if e.excluded(r) {
-			return false, "", nil
-		}
-		return true, "", nil
+		return !e.excluded(r), "", nil
 	}
-	for i, re := range e.patterns {
-		if r.ascii && e.lits[i] != "" && !strings.Contains(r.lower, e.lits[i]) {
-			continue // cannot match: a required literal is missing
+	for _, p := range e.patterns {
+		if !want {
+			if p.matches(r) {
+				return !e.excluded(r), "", nil
+			}
+			continue
 		}
-		m := re.FindStringSubmatchIndex(r.text)
+		m := p.find(r)
 		if m == nil {
 			continue
 		}
@@ -448,7 +516,7 @@ func (e *Entry) match(r reply) (bool, string, map[string]string) {
 			return false, "", nil
 		}
 		var caps map[string]string
-		for i, name := range re.SubexpNames() {
+		for i, name := range p.fold.SubexpNames() {
 			if name == "" || m[2*i] < 0 {
 				continue
 			}
@@ -462,9 +530,42 @@ func (e *Entry) match(r reply) (bool, string, map[string]string) {
 	return false, "", nil
 }
 
-func (e *Entry) excluded(r reply) bool {
+// fieldsMatch checks the stage, code and enhanced-code conditions.
+func (e *Entry) fieldsMatch(r *reply) bool {
+	hasText := len(e.patterns) > 0 && !e.Strict
+	if len(e.Stages) > 0 {
+		if r.stage == StageUnknown {
+			if e.RequireStage {
+				return false
+			}
+		} else if !stageIn(r.stage, e.Stages) {
+			return false
+		}
+	}
+	if len(e.Codes) > 0 {
+		if r.code == 0 {
+			if !hasText {
+				return false
+			}
+		} else if !codeIn(r.code, e.codes) {
+			return false
+		}
+	}
+	if len(e.Enhanced) > 0 {
+		if r.enhanced == "" {
+			if !hasText {
+				return false
+			}
+		} else if !enhancedIn(r, e.enhanced) {
+			return false
+		}
+	}
+	return true
+}
+
+func (e *Entry) excluded(r *reply) bool {
 	for _, x := range e.exclude {
-		if x.MatchString(r.text) {
+		if x.matches(r) {
 			return true
 		}
 	}
@@ -480,49 +581,44 @@ func stageIn(s Stage, list []Stage) bool {
 	return false
 }
 
-// codeMatches reports whether a basic code matches a pattern like 550, 55x, 5xx.
-func codeMatches(code int, pat string) bool {
-	s := strconv.Itoa(code)
-	if len(s) != 3 || len(pat) != 3 {
-		return false
-	}
-	for i := 0; i < 3; i++ {
-		if pat[i] != 'x' && pat[i] != s[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func codeIn(code int, pats []string) bool {
+func codeIn(code int, pats []codePattern) bool {
+	d := [3]int8{int8(code / 100), int8(code / 10 % 10), int8(code % 10)}
 	for _, p := range pats {
-		if codeMatches(code, p) {
+		if (p[0] < 0 || p[0] == d[0]) && (p[1] < 0 || p[1] == d[1]) && (p[2] < 0 || p[2] == d[2]) {
 			return true
 		}
 	}
 	return false
 }
 
-// enhancedMatches reports whether class.subject.detail matches a pattern:
-// exact "5.7.26", any class "X.7.26", prefix "5.7.*", "X.7.*", "4.*".
-func enhancedMatches(class, subject, detail int, pat string) bool {
+// parseEnhancedPattern reads "5.7.26", "X.7.26", "5.7.606-649", "5.7.*",
+// "X.7.*", "4.*" (validated by compile's enhancedPatternRE).
+func parseEnhancedPattern(pat string) enhancedPattern {
+	p := enhancedPattern{class: -1, subject: -1, lo: -1, hi: -1}
 	parts := strings.Split(pat, ".")
-	if parts[0] != "X" && parts[0] != strconv.Itoa(class) {
-		return false
+	if parts[0] != "X" {
+		p.class, _ = strconv.Atoi(parts[0])
 	}
 	if parts[1] == "*" {
-		return true
+		return p
 	}
-	if parts[1] != strconv.Itoa(subject) {
-		return false
-	}
+	p.subject, _ = strconv.Atoi(parts[1])
 	if parts[2] == "*" {
-		return true
+		return p
 	}
-	if lo, hi, isRange := detailRange(pat); isRange {
-		return detail >= lo && detail <= hi
+	if lo, hi, ok := detailRange(pat); ok {
+		p.lo, p.hi = lo, hi
+	} else {
+		p.lo, _ = strconv.Atoi(parts[2])
+		p.hi = p.lo
 	}
-	return parts[2] == strconv.Itoa(detail)
+	return p
+}
+
+// matches reports whether class.subject.detail matches the pattern.
+func (p enhancedPattern) matches(class, subject, detail int) bool {
+	return (p.class < 0 || p.class == class) && (p.subject < 0 || p.subject == subject) &&
+		(p.lo < 0 || detail >= p.lo && detail <= p.hi)
 }
 
 // detailRange parses the detail range of a pattern like "5.7.606-649"
@@ -542,55 +638,32 @@ func detailRange(pat string) (lo, hi int, ok bool) {
 	return lo, hi, true
 }
 
-func enhancedIn(r reply, pats []string) bool {
+func enhancedIn(r *reply, pats []enhancedPattern) bool {
 	for _, p := range pats {
-		if enhancedMatches(r.class, r.subject, r.detail, p) {
+		if p.matches(r.class, r.subject, r.detail) {
 			return true
 		}
 	}
 	return false
 }
 
-// requiredLiteral returns a lower-case ASCII string that every match of the
-// case-insensitive pattern must contain, or "" if none is known. Explain uses
-// it to skip most regular expressions with a substring test: the catalog has
-// hundreds of patterns and a reply matches few of them.
-func requiredLiteral(pattern string) string {
-	re, err := syntax.Parse(pattern, syntax.Perl|syntax.FoldCase)
-	if err != nil {
-		return ""
-	}
-	lit := literalOf(re.Simplify())
-	for i := 0; i < len(lit); i++ {
-		if lit[i] >= 0x80 {
-			return ""
-		}
-	}
-	return strings.ToLower(lit)
-}
-
-func literalOf(re *syntax.Regexp) string {
-	switch re.Op {
-	case syntax.OpLiteral:
-		return string(re.Rune)
-	case syntax.OpCapture, syntax.OpPlus:
-		return literalOf(re.Sub[0])
-	case syntax.OpRepeat:
-		if re.Min >= 1 {
-			return literalOf(re.Sub[0])
-		}
-	case syntax.OpConcat:
-		// Any part of a concatenation is required; adjacent literals
-		// are merged by the parser, so the longest part is the best filter.
-		best := ""
-		for _, sub := range re.Sub {
-			if l := literalOf(sub); len(l) > len(best) {
-				best = l
+// ASCIILower lowers the ASCII letters of s and leaves every other byte:
+// the result has the same length and offsets, so what an expression finds
+// in it can be cut from s (used wherever reply text is matched without
+// case folding).
+func ASCIILower(s string) string {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
 			}
+			return string(b)
 		}
-		return best
 	}
-	return ""
+	return s
 }
 
 func isASCII(s string) bool {

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -59,8 +60,8 @@ func TestCatalogEntriesWellFormed(t *testing.T) {
 		}
 		// Every {name} in summary or fix is a built-in or a named group.
 		known := map[string]bool{"code": true, "enhanced": true, "enhanced_name": true}
-		for _, re := range e.patterns {
-			for _, n := range re.SubexpNames() {
+		for _, p := range e.patterns {
+			for _, n := range p.fold.SubexpNames() {
 				known[n] = true
 			}
 		}
@@ -106,7 +107,8 @@ func TestCatalogExamples(t *testing.T) {
 				}
 			}
 			for _, x := range e.NearMiss {
-				if ok, _, _ := e.match(prepareReply(x.Stage, x.Code, x.Enhanced, x.Text)); ok {
+				r := prepareReply(x.Stage, x.Code, x.Enhanced, x.Text)
+				if ok, _, _ := e.match(&r, false); ok {
 					t.Errorf("near miss %+v matches", x)
 				}
 			}
@@ -446,21 +448,15 @@ func TestRequiredLiteral(t *testing.T) {
 	}
 }
 
-// TestPrefilterIsExact: the literal prefilter never changes which entry
-// wins, on every example, near miss and seed reply.
+// TestPrefilterIsExact: the literal prefilter and the lower-case patterns
+// used on ASCII text never change which entry wins, on every example, near
+// miss and seed reply (the other path is the plain case-folding one).
 func TestPrefilterIsExact(t *testing.T) {
 	c := mustCatalog(t)
-	var inputs []Example
-	for _, e := range c.Entries {
-		inputs = append(inputs, e.Examples...)
-		inputs = append(inputs, e.NearMiss...)
-	}
-	for _, r := range loadSeedReplies(t) {
-		inputs = append(inputs, Example{r.stage, r.code, r.enhanced, r.text})
-	}
+	inputs := everyKnownReply(t, c)
 	first := func(r reply) string {
 		for _, e := range c.Entries {
-			if ok, _, _ := e.match(r); ok {
+			if ok, _, _ := e.match(&r, false); ok {
 				return e.ID
 			}
 		}
@@ -469,11 +465,25 @@ func TestPrefilterIsExact(t *testing.T) {
 	for _, x := range inputs {
 		r := prepareReply(x.Stage, x.Code, x.Enhanced, x.Text)
 		with := first(r)
-		r.ascii, r.lower = false, ""
+		r.foldOnly = true
 		if without := first(r); with != without {
 			t.Errorf("%+v: %s with the prefilter, %s without", x, with, without)
 		}
 	}
+}
+
+// everyKnownReply is every example and near miss of the catalog and every
+// reply of the seed documents.
+func everyKnownReply(t *testing.T, c *Catalog) []Example {
+	var inputs []Example
+	for _, e := range c.Entries {
+		inputs = append(inputs, e.Examples...)
+		inputs = append(inputs, e.NearMiss...)
+	}
+	for _, r := range loadSeedReplies(t) {
+		inputs = append(inputs, Example{r.stage, r.code, r.enhanced, r.text})
+	}
+	return inputs
 }
 
 func TestNormalizeReplyText(t *testing.T) {
@@ -496,6 +506,18 @@ func TestNormalizeReplyText(t *testing.T) {
 		got, code, enh := normalizeReplyText(tt.in)
 		if got != tt.want || code != tt.code || enh != tt.enhanced {
 			t.Errorf("normalizeReplyText(%q) = %q, %d, %q; want %q, %d, %q", tt.in, got, code, enh, tt.want, tt.code, tt.enhanced)
+		}
+	}
+}
+
+// TestSourcesAreDocumentation: every entry names the documentation or the
+// RFC it comes from — never a sample message of the bounce corpus (a rule
+// written for one sample does not hold on mail nobody has seen).
+func TestSourcesAreDocumentation(t *testing.T) {
+	sample := regexp.MustCompile(`(?i)\.eml\b|\b(?:lhost|rhost|rfc3464|rfc3834|arf)-[a-z0-9]*`)
+	for _, e := range mustCatalog(t).Entries {
+		if sample.MatchString(e.Source) {
+			t.Errorf("%s (%s): source names a sample, not documentation: %q", e.ID, e.File, e.Source)
 		}
 	}
 }

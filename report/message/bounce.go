@@ -71,6 +71,9 @@ type Explained struct {
 type ExplainOptions struct {
 	Stage  catalog.Stage // overrides the stage found in the text ("" or unknown: keep)
 	Limits Limits        // zero: DefaultLimits
+	// Cache, when set, explains replies through a catalog cache (mail
+	// logs: the same reply with other addresses in it).
+	Cache *catalog.Cache
 
 	embedded bool // explaining a message quoted inside another: do not descend again
 }
@@ -87,6 +90,7 @@ const (
 // feedback report, auto-reply) when the text starts with a header block,
 // otherwise reply lines, log lines or an MTA's error text.
 func ExplainInput(raw []byte, opt ExplainOptions) *Explained {
+	findReplyMemo.reset()
 	lim := opt.Limits
 	if lim.MaxSize <= 0 {
 		lim = DefaultLimits
@@ -194,7 +198,11 @@ func explainOne(found FoundReply, opt ExplainOptions) catalog.Explanation {
 	}
 	// A reply is a few hundred bytes; what is longer is the prose around it.
 	// The bound keeps the catalog's work per reply small on hostile input.
-	return catalog.Explain(stage, found.Code, found.Enhanced, pstCap(found.Text, bncMaxExplain))
+	text := pstCap(found.Text, bncMaxExplain)
+	if opt.Cache != nil {
+		return opt.Cache.Explain(stage, found.Code, found.Enhanced, text)
+	}
+	return catalog.Explain(stage, found.Code, found.Enhanced, text)
 }
 
 // bncFallback reports whether an explanation came only from the fallback
@@ -205,12 +213,8 @@ func bncFallback(ex catalog.Explanation) bool {
 	if err != nil || ex.Entry == "" {
 		return true
 	}
-	for _, e := range c.Entries {
-		if e.ID == ex.Entry {
-			return e.File >= "70"
-		}
-	}
-	return true
+	e := c.Entry(ex.Entry)
+	return e == nil || e.Fallback()
 }
 
 // ExplainMessage explains a parsed message: feedback report, auto-reply,
@@ -224,9 +228,9 @@ func ExplainMessage(m *Message, opt ExplainOptions) *Explained {
 	if m.Limited {
 		ex.Notes = append(ex.Notes, "a MIME nesting, part-count or header limit was reached; the rest was not read")
 	}
-	if fb := bncFeedback(root); fb != nil {
+	if fb := bncFeedback(root); len(fb) > 0 {
 		ex.Kind = "feedback"
-		ex.Replies = append(ex.Replies, *fb)
+		ex.Replies = append(ex.Replies, fb...)
 		return ex
 	}
 	notification := bncNotificationText(root)
@@ -370,10 +374,8 @@ func explainDSNRecipient(r DSNRecipient, lines []string, others []string, opt Ex
 			found.Enhanced = r.Status
 		}
 	}
-	er := ExplainedReply{Recipient: r.FinalRecipient, Source: "dsn", Action: r.Action, Status: r.Status,
-		RemoteMTA: r.RemoteMTA, Reply: found.Text}
-	er.Explanation = explainOne(found, opt)
-	bncDeliveryReason(&er, found)
+	er := ExplainReply(found, Delivery{Recipient: r.FinalRecipient, Source: "dsn", Action: r.Action, Status: r.Status,
+		RemoteMTA: r.RemoteMTA}, opt)
 	er.Entities = ExtractEntities(strings.Join([]string{r.RemoteMTA, found.Text}, "\n"))
 	return er
 }
@@ -439,11 +441,16 @@ func (r bncRecipient) explain(opt ExplainOptions) ExplainedReply {
 	if found.Text == "" {
 		found.Text = pstJoin(strings.Split(r.para, "\n"))
 	}
-	er := ExplainedReply{Recipient: r.addr, Source: src, Reply: found.Text}
-	er.Explanation = explainOne(found, opt)
-	bncDeliveryReason(&er, found)
+	er := ExplainReply(found, Delivery{Recipient: r.addr, Source: src}, opt)
 	er.Entities = ExtractEntities(found.Text)
 	return er
+}
+
+// mayCut: every branch of bncCutRE names a message, a header, the
+// original mail or a content type; lines without are not matched.
+func mayCut(l string) bool {
+	l = strings.ToLower(l)
+	return strings.Contains(l, "message") || strings.Contains(l, "header") || strings.Contains(l, "original mail") || strings.Contains(l, "content-type")
 }
 
 // bncCutRE marks where the returned original message starts in a bounce body.
@@ -514,7 +521,7 @@ func bncNotificationText(root *Part) string {
 		if i == 0 {
 			continue
 		}
-		if bncCutRE.MatchString(l) || (bncRuleRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) ||
+		if mayCut(l) && bncCutRE.MatchString(l) || (bncRuleRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) ||
 			(bncTraceLineRE.MatchString(l) && bncHeaderFollows(lines[i+1:])) {
 			lines = lines[:i]
 			break
@@ -588,6 +595,9 @@ func bncBodyRecipients(root *Part, lines []string) []bncRecipient {
 	explicit := len(order) > 0
 	if !explicit {
 		for _, l := range lines {
+			if strings.IndexByte(l, '@') < 0 {
+				continue // both expressions need an address
+			}
 			m := bncRecipientLineRE.FindStringSubmatch(l)
 			if m == nil {
 				// "Did not reach the following recipient: a@b",

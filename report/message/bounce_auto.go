@@ -24,59 +24,92 @@ import (
 	"github.com/mxray/mxray/report/catalog"
 )
 
-// bncFeedback recognises a feedback report and explains it.
-func bncFeedback(root *Part) *ExplainedReply {
-	var fields Header
-	found := false
+// bncFeedback recognises a feedback report and explains it: one answer
+// per report (a message may carry several message/feedback-report parts,
+// or several reported messages), and per recipient of a report
+// (Original-Rcpt-To may appear more than once: IANA MARF registry, RFC
+// 5965 §3.2). nil when the message is not a feedback report.
+func bncFeedback(root *Part) []ExplainedReply {
+	var out []ExplainedReply
+	for _, r := range bncFeedbackReports(root) {
+		rcpts := r.rcpts
+		if len(rcpts) == 0 {
+			rcpts = []string{""}
+		}
+		for _, rcpt := range rcpts {
+			if len(out) >= 1000 {
+				return out
+			}
+			out = append(out, bncFeedbackReply(r.ftype, rcpt, r.sourceIP))
+		}
+	}
+	return out
+}
+
+// bncReport is one feedback report found in a message.
+type bncReport struct {
+	ftype    string
+	rcpts    []string
+	sourceIP string
+}
+
+// bncFeedbackReports finds the reports: each message/feedback-report part
+// (RFC 5965 §3) with the recipients it names, else a multipart/report of
+// report-type feedback-report without one, else Apple Mail's unsubscribe
+// message, else Microsoft JMRP's reported messages (one report per message
+// carrying X-HmXmrOriginalRecipient).
+func bncFeedbackReports(root *Part) []bncReport {
+	var out []bncReport
 	root.Walk(func(p *Part) {
-		if !found && p.MediaType == "message/feedback-report" {
-			found = true
-			fields = bncHeader(dsnFields(p.Text()))
+		if p.MediaType != "message/feedback-report" {
+			return
 		}
+		fields := bncHeader(dsnFields(p.Text()))
+		r := bncReport{ftype: strings.ToLower(dsnFirstWord(fields.Get("Feedback-Type"))), sourceIP: fields.Get("Source-IP")}
+		for _, name := range []string{"Original-Rcpt-To", "Removal-Recipient"} {
+			for _, v := range fields.Values(name) {
+				if a := dsnAddress(v); a != "" {
+					r.rcpts = append(r.rcpts, a)
+				}
+			}
+			if len(r.rcpts) > 0 {
+				break
+			}
+		}
+		out = append(out, r)
 	})
-	ftype := ""
-	if found {
-		ftype = strings.ToLower(dsnFirstWord(fields.Get("Feedback-Type")))
-	} else if strings.EqualFold(root.Params["report-type"], "feedback-report") {
-		found, ftype = true, "abuse"
+	if len(out) == 0 && strings.EqualFold(root.Params["report-type"], "feedback-report") {
+		out = append(out, bncReport{ftype: "abuse"})
 	}
-	var rcpt string
-	if found {
-		rcpt = dsnAddress(fields.Get("Original-Rcpt-To"))
-		if rcpt == "" {
-			rcpt = dsnAddress(fields.Get("Removal-Recipient"))
-		}
+	if len(out) == 0 && strings.EqualFold(root.Header.Get("X-Apple-Unsubscribe"), "true") {
+		out = append(out, bncReport{ftype: "opt-out", rcpts: []string{dsnAddress(root.Header.Get("To"))}})
 	}
-	if !found {
-		// Apple Mail's unsubscribe request.
-		if strings.EqualFold(root.Header.Get("X-Apple-Unsubscribe"), "true") {
-			found, ftype = true, "opt-out"
-			rcpt = dsnAddress(root.Header.Get("To"))
-		}
-	}
-	if !found {
-		// Microsoft JMRP: the reported message carries X-HmXmrOriginalRecipient.
+	if len(out) == 0 {
 		root.Walk(func(p *Part) {
-			if v := p.Header.Get("X-HmXmrOriginalRecipient"); v != "" && !found {
-				found, ftype, rcpt = true, "abuse", dsnAddress(v)
+			if v := p.Header.Get("X-HmXmrOriginalRecipient"); v != "" {
+				out = append(out, bncReport{ftype: "abuse", rcpts: []string{dsnAddress(v)}})
 			}
 		})
 	}
-	if !found {
-		return nil
-	}
-	if rcpt == "" {
+	if len(out) == 1 && len(out[0].rcpts) == 0 {
+		// The recipient of the one report is the To of the reported message.
 		root.Walk(func(p *Part) {
-			if rcpt == "" && p != root && p.Header.Get("To") != "" && p.Header.Get("From") != "" {
-				rcpt = dsnAddress(p.Header.Get("To"))
+			if len(out[0].rcpts) == 0 && p != root && p.Header.Get("To") != "" && p.Header.Get("From") != "" {
+				out[0].rcpts = []string{dsnAddress(p.Header.Get("To"))}
 			}
 		})
 	}
-	if ftype == "" {
-		ftype = "other"
+	for i := range out {
+		if out[i].ftype == "" {
+			out[i].ftype = "other"
+		}
 	}
-	src := fields.Get("Source-IP")
-	er := &ExplainedReply{
+	return out
+}
+
+// bncFeedbackReply is the answer for one reported recipient.
+func bncFeedbackReply(ftype, rcpt, src string) ExplainedReply {
+	er := ExplainedReply{
 		Recipient:    rcpt,
 		Source:       "feedback-report",
 		FeedbackType: ftype,

@@ -146,6 +146,12 @@ func TestBounceCorpus(t *testing.T) {
 	}
 	pct := 100 * float64(agree) / float64(len(rows))
 	fmt.Printf("bounces: reason agreement %d/%d (%.1f%%)\n", agree, len(rows), pct)
+	rareAgree, rareN := rareFamilyAgreement(rows, func(r corpusRow) bool {
+		ex := cache[r.file]
+		return r.index-1 < len(ex.Replies) && ex.Replies[r.index-1].Reason == r.reason
+	})
+	fmt.Printf("bounces: rare families (at most %d dev messages each): reason agreement %d/%d (%.1f%%)\n",
+		rareFamilyMax, rareAgree, rareN, 100*float64(rareAgree)/float64(max(1, rareN)))
 	if nDisputed > 0 {
 		fmt.Printf("bounces: %d disputed labels (testdata/bounces/disputed.csv), %d of them agreed anyway; excluding them: %d/%d (%.1f%%)\n",
 			nDisputed, agreeDisputed, agree-agreeDisputed, len(rows)-nDisputed,
@@ -189,6 +195,44 @@ func TestBounceCorpus(t *testing.T) {
 	if rate < corpusFloor {
 		t.Errorf("bounces: reason agreement %.1f%% is below the enforced floor %.0f%% (target %.0f%%)", pct, corpusFloor*100, corpusTarget*100)
 	}
+}
+
+// rareFamilyMax: a family (the file name up to its last "-": lhost-postfix,
+// rhost-google, arf) with at most this many dev messages is rare. Their
+// messages are the nearest thing in the repository to mail nobody has
+// seen: a rule written for a family's samples shows in the figure of
+// all messages, not in this one. A figure of all messages far above the
+// rare families' says the catalog memorizes.
+const rareFamilyMax = 2
+
+// family is the file name up to its last "-".
+func family(file string) string {
+	if i := strings.LastIndexByte(file, '-'); i > 0 {
+		return file[:i]
+	}
+	return file
+}
+
+// rareFamilyAgreement counts the rows of rare families and those agreed.
+func rareFamilyAgreement(rows []corpusRow, agreed func(corpusRow) bool) (agree, n int) {
+	msgs := map[string]map[string]bool{}
+	for _, r := range rows {
+		f := family(r.file)
+		if msgs[f] == nil {
+			msgs[f] = map[string]bool{}
+		}
+		msgs[f][r.file] = true
+	}
+	for _, r := range rows {
+		if len(msgs[family(r.file)]) > rareFamilyMax {
+			continue
+		}
+		n++
+		if agreed(r) {
+			agree++
+		}
+	}
+	return agree, n
 }
 
 // catalogComplete: the catalog has its last-resort fallbacks (90-class.json).
@@ -273,6 +317,9 @@ func TestBounceCorpusCodes(t *testing.T) {
 }
 
 // BenchmarkExplainCorpus explains every dev message once per iteration.
+// The catalog and the expressions compiled on first use are loaded before
+// the clock starts: a one-time cost of the process (a few tens of ms), not
+// of a message.
 func BenchmarkExplainCorpus(b *testing.B) {
 	files, _ := filepath.Glob("testdata/bounces/maildir/*.eml")
 	var raws [][]byte
@@ -282,6 +329,9 @@ func BenchmarkExplainCorpus(b *testing.B) {
 			b.Fatal(err)
 		}
 		raws = append(raws, raw)
+	}
+	for _, raw := range raws {
+		ExplainInput(raw, ExplainOptions{}) // compile everything compiled on first use
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

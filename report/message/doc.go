@@ -9,8 +9,10 @@
 // tolerant reader), RFC 3464 and RFC 6533 (dsn.go), RFC 5965 ARF and RFC 3834
 // auto-replies (bounce_auto.go), RFC 5321 §4.2 and RFC 3463 for the replies
 // found in text (pasted.go). bounce.go reads non-standard bounce bodies and
-// bounce_rules.go holds the reasons that follow from the stage and the
-// delivery, not from the reply's words.
+// classify.go decides each recipient's reason in a fixed order: the
+// notice's structure, the reply's words (the catalog), the stage and
+// status, expiry. Mail logs are read by report/maillog, which uses the same
+// classification (ExplainReply).
 //
 // Every input is hostile until proven otherwise: sizes, header blocks,
 // nesting depth and part counts are capped (Limits), and the work is linear

@@ -41,7 +41,8 @@ type FoundReply struct {
 // pstReplyRE finds a basic reply code where a reply starts: at the start of a
 // line, or after the punctuation and phrases MTAs put before a quoted reply
 // ("said: ", "returned '", "<<< ", "smtp;", "#").
-var pstReplyRE = lazyre.New(`(?i)(?:^|[:;'"#(\[<>=]|said|returned|error|error_code|responsecode|reply code|code)[ \t]*([245][0-9][0-9])(?:[ \t-]+|:[ \t]|,|$)(?:#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|\.(?:[^0-9]|$)|$))?`)
+// It runs on the line with its ASCII letters lowered (same offsets).
+var pstReplyRE = lazyre.New(`(?:^|[:;'"#(\[<>=]|said|returned|error|error_code|responsecode|reply code|code)[ \t]*([245][0-9][0-9])(?:[ \t-]+|:[ \t]|,|$)(?:#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|\.(?:[^0-9]|$)|$))?`)
 
 // pstInlineReplyRE finds a reply quoted mid-sentence, recognisable because
 // an enhanced code follows the basic code ("220-laposte 421 4.2.1 Service refuse").
@@ -54,28 +55,38 @@ var pstNestedRE = lazyre.New(`^[245][0-9][0-9][ -](?:[245]\.[0-9]{1,3}\.[0-9]{1,
 var pstEnhancedRE = lazyre.New(`(?:^|[^0-9A-Za-z.])#?([245]\.[0-9]{1,3}\.[0-9]{1,3})(?:[^0-9.]|\.(?:[^0-9]|$)|$)`)
 
 // pstStageREs map the MTAs' "which command" phrases to a stage. The first
-// capture group is the command.
-var pstStageREs = []*lazyre.Regexp{
-	lazyre.New(`(?i)in reply to (?:the )?(RCPT TO|MAIL FROM|end of DATA|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|RSET|BDAT)\b`),
-	lazyre.New(`(?i)(?:SMTP error|error) from remote mail server after (?:pipelined )?(RCPT TO|MAIL FROM|end of data|DATA|initial connection|HELO|EHLO|STARTTLS|AUTH|sending data block|QUIT)`),
-	lazyre.New(`(?i)^\s*>>>\s*(RCPT|MAIL|DATA|HELO|EHLO|STARTTLS|AUTH|QUIT|RSET|\.)`),
-	lazyre.New(`(?i)\bafter (RCPT TO|MAIL FROM|end of data|DATA|HELO|EHLO|STARTTLS|initial connection)\b`),
-	lazyre.New(`(?i)while (?:talking|sending) (?:to [^ ]+ )?(?:in response to )?(RCPT TO|MAIL FROM|DATA|end of data|HELO|EHLO)`),
-	lazyre.New(`(?i)\b(RCPT TO|MAIL FROM|DATA) command (?:failed|rejected|returned)`),
-	lazyre.New(`(?i)SMTP (?:command|error)[^.\n]{0,20}\b(RCPT|MAIL|DATA|HELO|EHLO)\b`),
+// capture group is the command. They run on text with its ASCII letters
+// lowered; each comes with a literal its matches contain, tested before the
+// expression is run.
+var pstStageREs = []struct {
+	re  *lazyre.Regexp
+	lit string
+}{
+	{lazyre.New(`in reply to (?:the )?(rcpt to|mail from|end of data|data|helo|ehlo|starttls|auth|quit|rset|bdat)\b`), "in reply to"},
+	{lazyre.New(`(?:smtp error|error) from remote mail server after (?:pipelined )?(rcpt to|mail from|end of data|data|initial connection|helo|ehlo|starttls|auth|sending data block|quit)`), "remote mail server after"},
+	{lazyre.New(`^\s*>>>\s*(rcpt|mail|data|helo|ehlo|starttls|auth|quit|rset|\.)`), ">>>"},
+	{lazyre.New(`\bafter (rcpt to|mail from|end of data|data|helo|ehlo|starttls|initial connection)\b`), "after "},
+	{lazyre.New(`while (?:talking|sending) (?:to [^ ]+ )?(?:in response to )?(rcpt to|mail from|data|end of data|helo|ehlo)`), "while "},
+	{lazyre.New(`\b(rcpt to|mail from|data) command (?:failed|rejected|returned)`), " command "},
+	{lazyre.New(`smtp (?:command|error)[^.\n]{0,20}\b(rcpt|mail|data|helo|ehlo)\b`), "smtp "},
 }
+
+// pstTranscriptCommand is the transcript's ">>> COMMAND" line.
+var pstTranscriptCommand = pstStageREs[2].re
 
 // qmail-remote names the stage in prose.
 var pstQmailStage = []struct {
 	re    *lazyre.Regexp
+	lit   string // a literal its matches contain; "|" separates alternatives
 	stage catalog.Stage
 }{
-	{lazyre.New(`(?i)but sender was rejected`), catalog.StageMAIL},
-	{lazyre.New(`(?i)but my name was rejected`), catalog.StageEHLO},
-	{lazyre.New(`(?i)but greeting failed`), catalog.StageConnect},
-	{lazyre.New(`(?i)but (?:it|the remote host) (?:didn't|did not) (?:like|accept) (?:the )?(?:recipient|user)`), catalog.StageRCPT},
-	{lazyre.New(`(?i)Failed after I sent the message`), catalog.StageDATA},
-	{lazyre.New(`(?i)(?:refused to talk to me|connection refused at connect|on connect|banner|greeting)\b`), catalog.StageConnect},
+	{lazyre.New(`(?i)but sender was rejected`), "sender was rejected", catalog.StageMAIL},
+	{lazyre.New(`(?i)but my name was rejected`), "name was rejected", catalog.StageEHLO},
+	{lazyre.New(`(?i)but greeting failed`), "greeting failed", catalog.StageConnect},
+	{lazyre.New(`(?i)but (?:it|the remote host) (?:didn't|did not) (?:like|accept) (?:the )?(?:recipient|user)`), "but ", catalog.StageRCPT},
+	{lazyre.New(`(?i)\bdoes not like recipient\b`), "does not like recipient", catalog.StageRCPT}, // qmail-remote: "192.0.2.1 does not like recipient."
+	{lazyre.New(`(?i)Failed after I sent the message`), "failed after i sent", catalog.StageDATA},
+	{lazyre.New(`(?i)(?:refused to talk to me|connection refused at connect|on connect|banner|greeting)\b`), "refused to talk to me|connection refused at connect|on connect|banner|greeting", catalog.StageConnect},
 }
 
 // StageFromText reads the stage an MTA's text names, or StageUnknown.
@@ -83,27 +94,43 @@ func StageFromText(text string) catalog.Stage {
 	// The phrases may be wrapped over lines ("(in reply to\n RCPT TO
 	// command)"): match them on the joined text, except the transcript's
 	// ">>> COMMAND", which is a line of its own.
-	text = pstCap(text, 64<<10)
-	joined := pstSpaceRE.ReplaceAllString(text, " ")
-	for i, re := range pstStageREs {
+	text = catalog.ASCIILower(pstCap(text, 64<<10))
+	lower := catalog.CollapseSpace(text)
+	for i, x := range pstStageREs {
+		if !strings.Contains(lower, x.lit) {
+			continue
+		}
 		if i == 2 {
 			for _, line := range strings.Split(text, "\n") {
-				if m := re.FindStringSubmatch(line); m != nil {
+				if m := x.re.FindStringSubmatch(line); m != nil {
 					return stageOfCommand(m[1])
 				}
 			}
 			continue
 		}
-		if m := re.FindStringSubmatch(joined); m != nil {
+		if m := x.re.FindStringSubmatch(lower); m != nil {
 			return stageOfCommand(m[1])
 		}
 	}
 	for _, q := range pstQmailStage {
+		if !containsAny(lower, q.lit) {
+			continue
+		}
 		if q.re.MatchString(text) {
 			return q.stage
 		}
 	}
 	return catalog.StageUnknown
+}
+
+// containsAny: s contains one of the "|"-separated literals.
+func containsAny(s, lits string) bool {
+	for _, l := range strings.Split(lits, "|") {
+		if strings.Contains(s, l) {
+			return true
+		}
+	}
+	return false
 }
 
 // stageOfCommand maps an SMTP command name (or MTA phrase) to its Stage.
@@ -154,6 +181,15 @@ func ParseStage(s string) (catalog.Stage, bool) {
 // stage is the last command the text names before that reply, or the
 // phrase it uses anywhere ("in reply to RCPT TO command").
 func FindReply(text string) FoundReply {
+	if r, ok := findReplyMemo.get(text); ok {
+		return r
+	}
+	r := findReply(text)
+	findReplyMemo.put(text, r)
+	return r
+}
+
+func findReply(text string) FoundReply {
 	text = strings.ReplaceAll(pstCap(text, pstMaxText), "\r", "")
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
@@ -166,7 +202,10 @@ func FindReply(text string) FoundReply {
 	}
 	var first, firstBad *hit
 	for i, l := range lines {
-		ms := pstReplyRE.FindAllStringSubmatchIndex(l, -1)
+		if !hasCodeCandidate(l) {
+			continue
+		}
+		ms := pstReplyRE.FindAllStringSubmatchIndex(catalog.ASCIILower(l), -1)
 		for _, m := range pstInlineReplyRE.FindAllStringSubmatchIndex(l, -1) {
 			if l[m[2]:m[3]] == l[m[8]:m[9]] { // same class: a real reply
 				ms = append(ms, []int{m[0], m[1], m[2], m[5], m[6], m[7]})
@@ -215,7 +254,7 @@ func FindReply(text string) FoundReply {
 		r.Text = pstJoin(rest)
 		// A command line (">>> RCPT To:") before the reply names its stage.
 		for i := pick.line; i >= 0; i-- {
-			if m := pstStageREs[2].FindStringSubmatch(lines[i]); m != nil {
+			if m := pstTranscriptCommand.FindStringSubmatch(catalog.ASCIILower(lines[i])); m != nil {
 				r.Stage = stageOfCommand(m[1])
 				break
 			}
@@ -248,6 +287,55 @@ func FindReply(text string) FoundReply {
 		r.Text = pstStripInnerCodes(r.Text, r.Code)
 	}
 	return r
+}
+
+// hasCodeCandidate: the line has three digits in a row, the first 2, 4 or
+// 5 — the least a reply code needs; lines without are not searched.
+func hasCodeCandidate(l string) bool {
+	for i := 0; i+2 < len(l); i++ {
+		if (l[i] == '2' || l[i] == '4' || l[i] == '5') && isDigitByte(l[i+1]) && isDigitByte(l[i+2]) {
+			return true
+		}
+	}
+	return false
+}
+
+// findReplyMemo remembers the replies found in one input (ExplainInput
+// resets it): the bounce readers ask for the same paragraph's reply several
+// times. Texts over 16 KiB are not kept, and the memo is dropped when full.
+var findReplyMemo = &replyMemo{m: map[string]FoundReply{}}
+
+type replyMemo struct {
+	mu sync.Mutex
+	m  map[string]FoundReply
+}
+
+func (m *replyMemo) get(text string) (FoundReply, bool) {
+	if len(text) > 16<<10 {
+		return FoundReply{}, false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.m[text]
+	return r, ok
+}
+
+func (m *replyMemo) reset() {
+	m.mu.Lock()
+	m.m = map[string]FoundReply{}
+	m.mu.Unlock()
+}
+
+func (m *replyMemo) put(text string, r FoundReply) {
+	if len(text) > 16<<10 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.m) >= 256 {
+		m.m = map[string]FoundReply{}
+	}
+	m.m[text] = r
 }
 
 var pstInnerCodeREs sync.Map // code -> *lazyre.Regexp
@@ -311,14 +399,14 @@ func pstJoin(lines []string) string {
 			break
 		}
 	}
-	s := pstInReplyRE.ReplaceAllString(b.String(), "")
-	return strings.TrimSpace(pstSpaceRE.ReplaceAllString(s, " "))
+	s := b.String()
+	if strings.Contains(catalog.ASCIILower(s), "in reply to") {
+		s = pstInReplyRE.ReplaceAllString(s, "")
+	}
+	return strings.TrimSpace(catalog.CollapseSpace(s))
 }
 
-var (
-	pstInReplyRE = lazyre.New(`(?i)\s*\(in reply to [^)]*command\)`)
-	pstSpaceRE   = lazyre.New(`\s+`)
-)
+var pstInReplyRE = lazyre.New(`(?i)\s*\(in reply to [^)]*command\)`)
 
 // Entities are the names a text mentions, for the live follow-up.
 type Entities struct {
@@ -329,19 +417,29 @@ type Entities struct {
 }
 
 var (
-	pstIPv4RE   = lazyre.New(`(?:^|[^0-9.])((?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])){3})(?:[^0-9.]|\.(?:[^0-9]|$)|$)`)
-	pstIPv6RE   = lazyre.New(`(?i)(?:IPv6:)?\b([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})\b`)
-	pstAddrRE   = lazyre.New(`(?i)[a-z0-9!#$%&'*+/=?^_{|}~.-]{1,64}@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)`)
-	pstDomainRE = lazyre.New(`(?i)\b((?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b`)
+	// The next three run on the text with its ASCII letters lowered (same
+	// offsets), without case folding: they only name ASCII letters.
+	pstIPv6RE = lazyre.New(`(?:ipv6:)?\b([0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})\b`)
+
 	// Words by which blocklist zones are recognised; the follow-up confirms
 	// a zone against the blocklist catalog before querying it.
-	pstZoneWords = lazyre.New(`(?i)(spamhaus|spamcop|barracuda|sorbs|uceprotect|dnsbl|rbl|blocklist|blacklist|surbl|uribl|mailspike|psbl|abuseat|cbl|spameatingmonkey|backscatterer|0spam|senderscore|s5h|manitu|junkemailfilter|nordspam|invaluement|lashback|sbl|xbl|pbl|dbl|zen)`)
+	pstZoneWords = []string{"spamhaus", "spamcop", "barracuda", "sorbs", "uceprotect", "dnsbl", "rbl", "blocklist", "blacklist", "surbl", "uribl", "mailspike",
+		"psbl", "abuseat", "cbl", "spameatingmonkey", "backscatterer", "0spam", "senderscore", "s5h", "manitu", "junkemailfilter", "nordspam",
+		"invaluement", "lashback", "sbl", "xbl", "pbl", "dbl", "zen"}
 )
 
 // ExtractEntities finds the IP addresses, blocklist zones, domains and
 // addresses in a text, each once, in order of appearance.
 func ExtractEntities(text string) Entities {
 	text = pstCap(text, pstMaxText)
+	// ASCII letters lowered, every offset kept; the runes that fold to an
+	// ASCII letter (the Kelvin sign, the long s) are lowered too, as the
+	// case-insensitive expressions read them.
+	lower := strings.NewReplacer("\u212a", "k", "\u017f", "s").Replace(text)
+	if len(lower) != len(text) {
+		text = lower // the two runes are longer than their letters: read the replaced text
+	}
+	lower = catalog.ASCIILower(lower)
 	var e Entities
 	seen := map[string]bool{}
 	add := func(list *[]string, kind, v string) {
@@ -351,20 +449,22 @@ func ExtractEntities(text string) Entities {
 		seen[kind+v] = true
 		*list = append(*list, v)
 	}
-	for _, m := range pstIPv4RE.FindAllStringSubmatch(text, -1) {
-		if a, err := netip.ParseAddr(m[1]); err == nil {
+	for _, ip := range findIPv4s(text) {
+		if a, err := netip.ParseAddr(ip); err == nil {
 			add(&e.IPs, "ip", a.String())
 		}
 	}
-	for _, m := range pstIPv6RE.FindAllStringSubmatch(text, -1) {
-		if strings.Count(m[1], ":") < 2 {
-			continue
-		}
-		if a, err := netip.ParseAddr(m[1]); err == nil && a.Is6() {
-			add(&e.IPs, "ip", a.String())
+	if strings.Contains(text, "::") || strings.Count(text, ":") >= 7 {
+		for _, m := range pstIPv6RE.FindAllStringSubmatch(lower, -1) {
+			if strings.Count(m[1], ":") < 2 {
+				continue
+			}
+			if a, err := netip.ParseAddr(m[1]); err == nil && a.Is6() {
+				add(&e.IPs, "ip", a.String())
+			}
 		}
 	}
-	addrSpans := pstAddrRE.FindAllStringIndex(text, -1)
+	addrSpans := findAddresses(lower)
 	for _, s := range addrSpans {
 		add(&e.Addresses, "addr", strings.ToLower(strings.Trim(text[s[0]:s[1]], ".")))
 	}
@@ -376,8 +476,8 @@ func ExtractEntities(text string) Entities {
 		}
 		return false
 	}
-	for _, m := range pstDomainRE.FindAllStringSubmatchIndex(text, -1) {
-		d := strings.ToLower(text[m[2]:m[3]])
+	for _, m := range findDomains(lower) {
+		d := lower[m[2]:m[3]]
 		if _, err := netip.ParseAddr(d); err == nil {
 			continue
 		}
@@ -387,7 +487,7 @@ func ExtractEntities(text string) Entities {
 		// A name inside a URL ("https://www.spamhaus.org/query/...") is a
 		// web site, not a list zone to query.
 		inURL := strings.HasSuffix(text[:m[2]], "://") || strings.HasPrefix(d, "www.")
-		if pstZoneWords.MatchString(d) && strings.Count(d, ".") >= 1 && !inURL {
+		if namesZone(d) && strings.Count(d, ".") >= 1 && !inURL {
 			add(&e.Zones, "zone", d)
 		}
 		if !inAddr(m[2]) {
@@ -399,6 +499,198 @@ func ExtractEntities(text string) Entities {
 		add(&e.Domains, "domain", d)
 	}
 	return e
+}
+
+// findDomains finds the host names in lower-case text: one or more labels
+// (RFC 1035 §2.3.1 letters, digits and hyphens, and the underscore of
+// service names; 1-63 octets, starting and ending with a letter or digit),
+// each followed by a dot, then a top-level label of 2-24 letters, between
+// word boundaries. It is the expression
+//
+//	\b((?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b
+//
+// read left to right without backtracking (TestFindDomainsIsTheExpression),
+// which costs the regular expression engine dearly on long texts. The
+// result has the shape of FindAllStringSubmatchIndex: [start end start end].
+func findDomains(s string) [][]int {
+	var out [][]int
+	for i := 0; i < len(s); {
+		if !isLabelStart(s, i) {
+			i++
+			continue
+		}
+		if end := domainAt(s, i); end > i {
+			out = append(out, []int{i, end, i, end})
+			i = end
+			continue
+		}
+		i++
+	}
+	return out
+}
+
+func isWordByte(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_'
+}
+
+func isAlnumLower(c byte) bool { return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' }
+
+// isLabelStart: a word boundary before s[i], and s[i] starts a label.
+func isLabelStart(s string, i int) bool {
+	return isAlnumLower(s[i]) && (i == 0 || !isWordByte(s[i-1]))
+}
+
+// domainAt returns the end of the name starting at i, or i.
+func domainAt(s string, i int) int {
+	// The labels followed by a dot, each as the expression's greedy
+	// label: the whole run up to the dot.
+	var dots []int // position after each label's dot
+	for p := i; ; {
+		q := p
+		for q < len(s) && (isAlnumLower(s[q]) || s[q] == '-' || s[q] == '_') {
+			q++
+		}
+		if q == p || q-p > 63 || q >= len(s) || s[q] != '.' || !isAlnumLower(s[p]) || !isAlnumLower(s[q-1]) {
+			break
+		}
+		dots = append(dots, q+1)
+		p = q + 1
+	}
+	// Then the top-level label after as many labels as possible.
+	for j := len(dots) - 1; j >= 0; j-- {
+		p := dots[j]
+		q := p
+		for q < len(s) && 'a' <= s[q] && s[q] <= 'z' {
+			q++
+		}
+		if n := q - p; n >= 2 && n <= 24 && (q == len(s) || !isWordByte(s[q])) {
+			return q
+		}
+	}
+	return i
+}
+
+// namesZone: the (lower-case) name holds a word blocklist zones are named by.
+func namesZone(d string) bool {
+	for _, w := range pstZoneWords {
+		if strings.Contains(d, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// findIPv4s finds the dotted-quad IPv4 addresses of a text (RFC 4001
+// §3: four decimal octets 0-255 without leading zeros): each run of digits
+// and dots that is one, final dots (a sentence's end) aside. A longer run
+// (a version number "4.16.55.1.2") is not an address.
+func findIPv4s(s string) []string {
+	var out []string
+	for i := 0; i < len(s); {
+		if !isDigitByte(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (isDigitByte(s[j]) || s[j] == '.') {
+			j++
+		}
+		if i > 0 && s[i-1] == '.' {
+			i = j
+			continue // the run began with a dot: not a start
+		}
+		if run := strings.TrimRight(s[i:j], "."); isDottedQuad(run) {
+			out = append(out, run)
+		}
+		i = j
+	}
+	return out
+}
+
+func isDottedQuad(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return false
+	}
+	for _, p := range parts {
+		if len(p) == 0 || len(p) > 3 || (len(p) > 1 && p[0] == '0') {
+			return false
+		}
+		n := 0
+		for k := 0; k < len(p); k++ {
+			n = n*10 + int(p[k]-'0')
+		}
+		if n > 255 {
+			return false
+		}
+	}
+	return true
+}
+
+// findAddresses finds mail addresses in lower-case text: up to 64 local
+// part characters (RFC 5322 §3.2.3 atext and dots) before an "@", then a
+// domain of at least two labels (letters, digits, hyphens; starting and
+// ending with a letter or digit). It is the expression
+//
+//	[a-z0-9!#$%&'*+/=?^_{|}~.-]{1,64}@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)
+//
+// read without backtracking (TestFindAddressesIsTheExpression).
+func findAddresses(s string) [][]int {
+	var out [][]int
+	from := 0
+	for {
+		k := strings.IndexByte(s[from:], '@')
+		if k < 0 {
+			return out
+		}
+		at := from + k
+		start := at
+		for start > from && at-start < 64 && isAtext(s[start-1]) {
+			start--
+		}
+		end := addrDomainEnd(s, at+1)
+		if start == at || end < 0 {
+			from = at + 1
+			continue
+		}
+		out = append(out, []int{start, end})
+		from = end
+	}
+}
+
+func isAtext(c byte) bool {
+	return isAlnumLower(c) || strings.IndexByte("!#$%&'*+/=?^_{|}~.-", c) >= 0
+}
+
+// addrDomainEnd returns the end of the address's domain starting at p
+// (at least two labels), or -1.
+func addrDomainEnd(s string, p int) int {
+	end, labels := -1, 0
+	for {
+		q := p
+		for q < len(s) && (isAlnumLower(s[q]) || s[q] == '-') {
+			q++
+		}
+		l := s[p:q]
+		if len(l) == 0 || !isAlnumLower(l[0]) {
+			break
+		}
+		for len(l) > 0 && !isAlnumLower(l[len(l)-1]) {
+			l = l[:len(l)-1] // a label ends with a letter or digit
+		}
+		if len(l) > 63 {
+			break
+		}
+		labels++
+		if labels >= 2 {
+			end = p + len(l)
+		}
+		if p+len(l) != q || q >= len(s) || s[q] != '.' {
+			break
+		}
+		p = q + 1
+	}
+	return end
 }
 
 // pstNotDomain drops dotted words that are not host names: file names,
@@ -418,67 +710,13 @@ func pstNotDomain(d string) bool {
 	return false
 }
 
-// pstPostfixLogRE matches a Postfix delivery log line (smtp(8)/local(8)):
-// "... to=<a@b>, relay=mx[192.0.2.1]:25, ..., dsn=5.1.1, status=bounced (host mx[192.0.2.1] said: 550 ... (in reply to RCPT TO command))".
-var (
-	pstPostfixLogRE = lazyre.New(`\bstatus=(sent|bounced|deferred|expired|undeliverable|deliverable)\b\s*(?:\((.*)\))?`)
-	pstPostfixToRE  = lazyre.New(`\bto=<([^>]*)>`)
-	pstPostfixDSNRE = lazyre.New(`\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})\b`)
-	pstRelayRE      = lazyre.New(`\brelay=([^,\s]+)`)
-)
-
-// ExplainText explains pasted text that is not a whole message: Postfix
-// log lines (one reply per line), an MTA's bounce text listing recipients
-// (one reply per recipient), or one reply (single or multi-line).
+// ExplainText explains pasted text that is not a whole message: an MTA's
+// bounce text listing recipients (one reply per recipient), pasted
+// delivery-status fields, or one reply (single or multi-line). Mail logs
+// are read by report/maillog, line by line.
 func ExplainText(text string, opt ExplainOptions) *Explained {
 	text = strings.ReplaceAll(text, "\r", "")
 	ex := &Explained{Kind: "reply"}
-	for _, line := range strings.Split(text, "\n") {
-		m := pstPostfixLogRE.FindStringSubmatchIndex(line)
-		if m == nil {
-			continue
-		}
-		ex.Kind = "log"
-		status := line[m[2]:m[3]]
-		inner := ""
-		if m[4] >= 0 {
-			inner = line[m[4]:m[5]]
-		}
-		found := FindReply(inner)
-		if found.Text == "" {
-			found.Text = inner
-		}
-		er := ExplainedReply{Source: "postfix-log", Action: status, Reply: found.Text}
-		if t := pstPostfixToRE.FindStringSubmatch(line); t != nil {
-			er.Recipient = t[1]
-		}
-		if d := pstPostfixDSNRE.FindStringSubmatch(line); d != nil {
-			er.Status = d[1]
-			if found.Enhanced == "" && dsnStatusOK(d[1], found.Code) {
-				found.Enhanced = d[1]
-			}
-		}
-		if r := pstRelayRE.FindStringSubmatch(line); r != nil && r[1] != "none" {
-			er.RemoteMTA = r[1]
-		}
-		er.Explanation = explainOne(found, opt)
-		switch status {
-		case "sent", "deliverable":
-			er.Action = "delivered"
-		case "deferred":
-			er.Action = "delayed"
-		case "expired":
-			er.Action = "expired"
-		default:
-			er.Action = "failed"
-		}
-		bncDeliveryReason(&er, found)
-		er.Entities = ExtractEntities(line)
-		ex.Replies = append(ex.Replies, er)
-	}
-	if len(ex.Replies) > 0 {
-		return ex
-	}
 	lines := strings.Split(text, "\n")
 	// Pasted delivery-status fields (the DSN part of a bounce, RFC 3464).
 	if bncDSNInTextRE.MatchString(text) {

@@ -1,6 +1,10 @@
 package message
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -62,9 +66,6 @@ func TestExplainTextForms(t *testing.T) {
 		code       int
 	}{
 		{"reply", "550 5.1.1 user unknown", "reply", []string{""}, "reply", catalog.StageUnknown, 550},
-		{"postfix log lines", "Nov 26 10:00:00 mx postfix/smtp[1]: A1: to=<a@b.example>, relay=mx.b.example[192.0.2.1]:25, delay=1, dsn=5.1.1, status=bounced (host mx.b.example[192.0.2.1] said: 550 5.1.1 <a@b.example>: Recipient address rejected: User unknown (in reply to RCPT TO command))\n" +
-			"Nov 26 10:00:01 mx postfix/smtp[1]: A2: to=<c@d.example>, relay=none, delay=1, dsn=4.4.1, status=deferred (connect to d.example[192.0.2.3]:25: Connection timed out)",
-			"log", []string{"a@b.example", "c@d.example"}, "postfix-log", catalog.StageRCPT, 550},
 		{"exim text, two recipients", "A message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:\n\n  a@example.com\n    SMTP error from remote mail server after RCPT TO:<a@example.com>:\n    host mx.example.com [192.0.2.2]: 550 5.1.1 No such user\n  b@example.org\n    SMTP error from remote mail server after RCPT TO:<b@example.org>:\n    host mx.example.org [192.0.2.3]: 552 5.2.2 Mailbox full\n",
 			"bounce-text", []string{"a@example.com", "b@example.org"}, "exim", catalog.StageRCPT, 550},
 		{"pasted DSN fields", "Final-Recipient: rfc822; u@example.com\nAction: failed\nStatus: 5.1.1\nRemote-MTA: dns; mx.example.com\nDiagnostic-Code: smtp; 550 5.1.1 <u@example.com>: Recipient address rejected: User unknown",
@@ -210,5 +211,58 @@ func TestStructuralReasons(t *testing.T) {
 				t.Errorf("reason %q, want %q", ex.Replies[0].Reason, tc.reason)
 			}
 		})
+	}
+}
+
+// TestFindDomainsIsTheExpression: findDomains finds what the regular
+// expression it replaces finds, on bounce texts and edge cases.
+func TestFindDomainsIsTheExpression(t *testing.T) {
+	re := regexp.MustCompile(`\b((?:[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\.)+[a-z]{2,24})\b`)
+	inputs := []string{
+		"mx.example.com[192.0.2.1]:25", "a.com.b", "xa.com", "-foo.example.com-", "foo-.example.com", "a..b.com", "example.c0m",
+		"host.example.abcdefghijklmnopqrstuvwxyzab", "a.b.c.d.e", "_dmarc.example.org", "www.spamhaus.org/query", "1.2.3.4", "u@mail.example.net.",
+		strings.Repeat("a", 64) + ".example.com", "x." + strings.Repeat("b", 63) + ".org", "", ".", "a.", "é.example.com", "foo_.bar.com",
+	}
+	files, _ := filepath.Glob("testdata/bounces/maildir/*.eml")
+	for _, f := range files[:60] {
+		b, _ := os.ReadFile(f)
+		inputs = append(inputs, strings.ToLower(string(b[:min(len(b), 4096)])))
+	}
+	for _, in := range inputs {
+		want := re.FindAllStringSubmatchIndex(in, -1)
+		got := findDomains(in)
+		if fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Errorf("%.80q:\n got %v\nwant %v", in, got, want)
+		}
+	}
+}
+
+// TestFindAddressesIsTheExpression: findAddresses finds what the regular
+// expression it replaces finds.
+func TestFindAddressesIsTheExpression(t *testing.T) {
+	re := regexp.MustCompile(`[a-z0-9!#$%&'*+/=?^_{|}~.-]{1,64}@([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+)`)
+	inputs := []string{
+		"<u@example.com>", "a.b+c@mail.example.net.", "x@y", "@example.com", "u@-bad.com", "u@exa-.com", "u@a..b.com", "a@b.c@d.e",
+		strings.Repeat("a", 70) + "@example.org", "u@" + strings.Repeat("b", 64) + ".com", "u@example.com-", "first@one.test second@two.test",
+	}
+	files, _ := filepath.Glob("testdata/bounces/maildir/*.eml")
+	for _, f := range files[:80] {
+		b, _ := os.ReadFile(f)
+		inputs = append(inputs, strings.ToLower(string(b[:min(len(b), 8192)])))
+	}
+	for _, in := range inputs {
+		want := re.FindAllStringIndex(in, -1)
+		if got := findAddresses(in); fmt.Sprint(want) != fmt.Sprint(got) {
+			t.Errorf("%.80q:\n got %v\nwant %v", in, got, want)
+		}
+	}
+}
+
+// TestFindIPv4s: dotted quads in prose, and what is not one.
+func TestFindIPv4s(t *testing.T) {
+	got := findIPv4s("[192.0.2.1]:25 from 198.51.100.7. and 203.0.113.5..x 1.2.3.4.5 4.16.55.1 256.1.1.1 01.2.3.4 10.0.0.1,10.0.0.2")
+	want := "192.0.2.1 198.51.100.7 203.0.113.5 4.16.55.1 10.0.0.1 10.0.0.2"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
