@@ -76,6 +76,9 @@ type ExplainOptions struct {
 	Cache *catalog.Cache
 
 	embedded bool // explaining a message quoted inside another: do not descend again
+	// loneReply: the text is a reply pasted on its own, not a delivery
+	// report; it says nothing of the stage it came at (classify.go).
+	loneReply bool
 }
 
 // Bounds on the prose that is searched (the MIME limits bound the rest).

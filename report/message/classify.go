@@ -80,7 +80,7 @@ func classify(er *ExplainedReply, found FoundReply, opt ExplainOptions) {
 		return
 	}
 	neverDelivered(er, found, opt)
-	stageRules(er, found)
+	stageRules(er, found, opt)
 	if expiryRules(er, found) {
 		return
 	}
@@ -147,7 +147,7 @@ func isDigitByte(c byte) bool { return '0' <= c && c <= '9' }
 
 // stageRules: where the refusal came decides between the reasons whose
 // words are alike (step 3).
-func stageRules(er *ExplainedReply, found FoundReply) {
+func stageRules(er *ExplainedReply, found FoundReply, opt ExplainOptions) {
 	switch {
 	case er.Stage == catalog.StageMAIL && senderSideReason(er.Reason):
 		// "The connection has been rejected due to the argument of MAIL":
@@ -168,9 +168,12 @@ func stageRules(er *ExplainedReply, found FoundReply) {
 		setReason(er, "userunknown", "recipient.unknown",
 			"the receiving server refused the recipient at RCPT TO as unknown ("+er.Summary+")",
 			"check the recipient address for typos and correct it; remove it from your lists if it no longer exists", catalog.ActionSender)
-	case er.Reason == "userunknown" && !providerReading(er) && refusedAfterData(er, found):
-		setReason(er, "filtered", "data.recipient-refused",
-			"the recipient was refused after the message content was sent, not at RCPT TO: a recipient-side filter or rule rather than an unknown mailbox ("+er.Summary+")",
+	case er.Reason == "userunknown" && !providerReading(er) && refusedAfterData(er, found, opt):
+		summary := "the recipient was refused after the message content was sent, not at RCPT TO: a recipient-side filter or rule rather than an unknown mailbox (" + er.Summary + ")"
+		if er.Stage != catalog.StageDATA {
+			summary = "the recipient was refused, and the notice does not place the refusal at RCPT TO (where unknown mailboxes are refused): the taxonomy reads it as a recipient-side filter or rule (" + er.Summary + ")"
+		}
+		setReason(er, "filtered", "data.recipient-refused", summary,
 			"the recipient's system refuses this message for this recipient; ask the recipient to allow the sender, or reach them another way", catalog.ActionRecipientAdmin)
 	}
 }
@@ -203,7 +206,7 @@ func senderSideReason(r string) bool {
 // names (PIPELINING, RFC 2920, reports RCPT refusals after DATA); so do
 // the reporting MTA's own words (no reply code: it looked the address up
 // itself).
-func refusedAfterData(er *ExplainedReply, found FoundReply) bool {
+func refusedAfterData(er *ExplainedReply, found FoundReply, opt ExplainOptions) bool {
 	if addressStatus(er.EnhancedCode) || addressStatus(er.Status) {
 		return false
 	}
@@ -211,6 +214,13 @@ func refusedAfterData(er *ExplainedReply, found FoundReply) bool {
 	case catalog.StageDATA:
 		return true
 	case catalog.StageRCPT, catalog.StageVRFY:
+		return false
+	}
+	// The stage is unknown. A delivery report that quotes a remote reply
+	// without saying it answered RCPT TO is read the taxonomy's way; a
+	// reply pasted on its own says nothing of when it came, and "no such
+	// user" then means what it says.
+	if opt.loneReply {
 		return false
 	}
 	return found.Code != 0

@@ -3,6 +3,8 @@ package message
 import (
 	"strings"
 	"testing"
+
+	"github.com/mxray/mxray/report/catalog"
 )
 
 // dsn builds a bounce with one delivery-status part of the given
@@ -94,5 +96,22 @@ func TestFeedbackReports(t *testing.T) {
 	}
 	if ex.Kind != "feedback" || strings.Join(got, " ") != "a@provider.example b@provider.example c@provider.example" {
 		t.Errorf("kind %s, recipients %q", ex.Kind, got)
+	}
+}
+
+// TestLoneReplyKeepsItsWords: a reply pasted on its own says nothing of the
+// stage it came at, so a "no such user" is userunknown; the same words
+// quoted by a delivery report that does not place them at RCPT TO are read
+// the taxonomy's way (filtered), as TestDecisionOrder shows.
+func TestLoneReplyKeepsItsWords(t *testing.T) {
+	for _, text := range []string{"550 No such user here", "550 User unknown", "554 5.7.1 <a@example.net>: Recipient address rejected: Access denied"} {
+		ex := ExplainText(text, ExplainOptions{})
+		if len(ex.Replies) != 1 || ex.Replies[0].Reason != "userunknown" {
+			t.Errorf("%q: %+v, want one userunknown", text, ex.Replies)
+		}
+	}
+	ex := ExplainText("550 No such user here", ExplainOptions{Stage: catalog.StageDATA})
+	if len(ex.Replies) != 1 || ex.Replies[0].Reason != "filtered" {
+		t.Errorf("after DATA: %+v, want filtered", ex.Replies)
 	}
 }

@@ -733,8 +733,10 @@ func ExplainText(text string, opt ExplainOptions) *Explained {
 		}
 	}
 	startsWithReply := pstReplyStartRE.MatchString(strings.TrimSpace(text))
+	ropt := opt
+	ropt.loneReply = startsWithReply
 	for _, r := range bncBodyRecipients(&Part{}, lines) {
-		er := r.explain(opt)
+		er := r.explain(ropt)
 		if er.Source == "bounce-body" {
 			er.Source = "text"
 			if startsWithReply {
