@@ -92,6 +92,16 @@ type Section struct {
 	Measurements *Measurements `json:"measurements,omitempty"`
 }
 
+// MarshalJSON writes a section with no findings as "findings": [], never
+// null: the schema promises an array (docs/json-schema.md).
+func (s Section) MarshalJSON() ([]byte, error) {
+	type plain Section
+	if s.Findings == nil {
+		s.Findings = []Finding{}
+	}
+	return json.Marshal(plain(s))
+}
+
 // Detailer lets a typed result contribute lines to the text report without
 // printing anything itself.
 type Detailer interface {

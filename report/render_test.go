@@ -85,3 +85,17 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Fatalf("round trip lost data: %+v", back)
 	}
 }
+
+// TestJSONEmptyFindingsIsAnArray: a section without findings is written
+// with "findings": [], which readers can range over, never null.
+func TestJSONEmptyFindingsIsAnArray(t *testing.T) {
+	r := New("explain", "argument", "dev", time.Unix(0, 0))
+	r.Section("explain", "Input")
+	var b bytes.Buffer
+	if err := WriteJSON(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `"findings": []`) || strings.Contains(b.String(), `"findings": null`) {
+		t.Fatalf("want an empty array:\n%s", b.String())
+	}
+}
