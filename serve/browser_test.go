@@ -192,6 +192,32 @@ func TestBrowserExplainBounce(t *testing.T) {
 	}
 }
 
+// TestBrowserExplainLog: a pasted log excerpt shows the input, then one
+// section a group of events, in report order, each with its example line.
+func TestBrowserExplainLog(t *testing.T) {
+	ctx := browser(t)
+	_, hs := demo(t, false, nil)
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(hs.URL+"/demo/"),
+		chromedp.SetValue(chromedp.CSS("#q"), pastedLog),
+		chromedp.Click(chromedp.CSS("form.ask button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#summary-slot #final")),
+	), "explaining a log excerpt")
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#slots section.sec")).map(s => s.id)`))
+	must(t, err, "listing the sections")
+	if strings.Join(ids, " ") != "sec-explain sec-explain.group.1 sec-explain.group.2" {
+		t.Errorf("sections %q", ids)
+	}
+	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	must(t, err, "reading the page")
+	for _, want := range []string{"(mail log), 4 lines", "refused by this server: blocked", "remote IPs: 81.2.69.180 (1)",
+		"example (line 2): Nov 26 10:00:01 mx postfix/smtpd[123]: NOQUEUE: reject", "refused by remote servers: userunknown"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page lacks %q:\n%s", want, text)
+		}
+	}
+}
+
 // TestBrowserPreflight: the preflight form runs a preflight and shows its
 // provider table.
 func TestBrowserPreflight(t *testing.T) {
