@@ -15,6 +15,12 @@
 // locks, a deadline per domain, reports as they finish), domainlist.go (the
 // list, read as it comes; CSV per RFC 4180) and shard.go (a worker's share
 // of the list).
+//
+// The other reports the command line and mxray serve both give are
+// assembled here too, once, from the same parts: host.go (`mxray smtp`,
+// one dry run), blocklist.go (`mxray blocklist`), explainreport.go
+// (`mxray explain`, with the live follow-up of explain.go). cmd/mxray
+// parses flags and renders; serve adds its policy and streams.
 package check
 
 import (
@@ -24,7 +30,6 @@ import (
 	"net/http"
 	"net/netip"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -228,13 +233,8 @@ func runParts(ctx context.Context, cfg Config, domain string, parts map[string]P
 			rep.Sections = append(rep.Sections, r.sections...)
 		}
 	}
-	rep.Trace = trace.Queries()
 	// A Spamhaus DQS key is a secret; it is part of the query names.
-	if key := cfg.DNSBL.Selection.DQSKey; key != "" {
-		for i := range rep.Trace {
-			rep.Trace[i].Name = strings.ReplaceAll(rep.Trace[i].Name, key+".", "<dqs-key>.")
-		}
-	}
+	rep.Trace = redactDQS(trace.Queries(), cfg.DNSBL.Selection.DQSKey)
 	rep.Finish(env.Now())
 	return rep, nil
 }

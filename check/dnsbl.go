@@ -55,12 +55,8 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 		}
 		addTarget(a.String())
 	}
-	var servers []string
-	if c, ok := env.Config.Resolver.(interface{ Servers() []string }); ok {
-		servers = c.Servers()
-	}
 	checker := dnsbl.NewChecker(env.Config.Resolver, dnsbl.Options{
-		Concurrency: env.Config.DNSBL.Concurrency, Servers: servers})
+		Concurrency: env.Config.DNSBL.Concurrency, Servers: serversOf(env.Config.Resolver)})
 
 	// The domain and the sending IP need no MX: check them (and the lists'
 	// health) while the MX lookup runs.

@@ -65,14 +65,16 @@ func init() {
 	Register(Part{ID: "smtp", Order: 80, Run: runSMTP})
 }
 
-func (env *Env) probeConfig(domain string) probe.Config {
-	o := env.Config.SMTP
+// probeConfig is a session's settings from the SMTP options, the dialer
+// and the clock, for mail domain domain.
+func (c *Config) probeConfig(domain string) probe.Config {
+	o := c.SMTP
 	return probe.Config{
-		Dial: env.Config.Dial, HELO: o.HELO, From: o.From, ProbeSender: o.ProbeSender,
+		Dial: c.Dial, HELO: o.HELO, From: o.From, ProbeSender: o.ProbeSender,
 		Domain: domain, Recipients: o.Recipients, TLS: o.TLS,
 		ConnectTimeout: o.ConnectTimeout, GreetingTimeout: o.GreetingTimeout,
 		CommandTimeout: o.CommandTimeout, SessionTimeout: o.SessionTimeout,
-		Now: env.Config.Now,
+		Now: c.Now,
 	}
 }
 
@@ -193,7 +195,7 @@ func (env *Env) probeMXHosts(ctx context.Context, locks *IPLocks, jobs [][]mxJob
 			defer wg.Done()
 			for _, j := range hj {
 				t := probe.Target{Host: j.host.Name, Addr: net.JoinHostPort(j.addr.String(), "25")}
-				s := env.dryRunLocked(ctx, locks, env.probeConfig(env.Domain), t, j.addr.String())
+				s := env.dryRunLocked(ctx, locks, env.Config.probeConfig(env.Domain), t, j.addr.String())
 				results[hi] = append(results[hi], mxRun{s, j})
 			}
 		}()
@@ -283,11 +285,7 @@ func (r reach) verdict(domain string, sessions []*probe.Session) []report.Findin
 func (env *Env) mxFindings(d mxRun, rd *dnscheck.RDNSResult, anyReached bool) []report.Finding {
 	o := probe.FindingOptions{Now: env.Now()}
 	if ptr, ok := ptrFor(rd, d.job.addr); ok {
-		o.PTRStatus = ptr.Status
-		o.PTR = []string{}
-		for _, n := range ptr.Names {
-			o.PTR = append(o.PTR, n.Name)
-		}
+		ptrOptions(&o, ptr)
 	}
 	fs := d.s.Findings(o)
 	for i := range fs {
@@ -531,7 +529,7 @@ func (env *Env) probeSubmission(ctx context.Context, locks *IPLocks, targets []s
 }
 
 func (env *Env) submissionSession(ctx context.Context, locks *IPLocks, t submissionTarget) *probe.Session {
-	cfg := env.probeConfig("")
+	cfg := env.Config.probeConfig("")
 	cfg.NoMail = true
 	cfg.Mode = probe.ModeSTARTTLS
 	if t.port == 465 {

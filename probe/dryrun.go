@@ -115,17 +115,6 @@ type Target struct {
 	Addr string
 }
 
-// dialFrom is netguard.Dial with the local end bound to local.
-func dialFrom(local netip.Addr) DialFunc {
-	return func(ctx context.Context, network, addr string) (net.Conn, error) {
-		if err := netguard.Check(addr); err != nil {
-			return nil, err
-		}
-		d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: local.AsSlice()}}
-		return d.DialContext(ctx, network, addr)
-	}
-}
-
 // CheckLocalAddr reports whether a session can be opened from ip: an
 // address of this machine (it can be bound). The error says why not.
 func CheckLocalAddr(ip netip.Addr) error {
@@ -173,8 +162,10 @@ func addressLiteral(a net.Addr) string {
 func (cfg Config) withDefaults(port int) Config {
 	if cfg.Dial == nil {
 		cfg.Dial = netguard.Dial
-		if cfg.LocalAddr.IsValid() {
-			cfg.Dial = dialFrom(cfg.LocalAddr)
+		if local := cfg.LocalAddr; local.IsValid() {
+			cfg.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				return netguard.DialFrom(ctx, network, addr, local)
+			}
 		}
 	}
 	if cfg.Mode == "" {

@@ -83,7 +83,11 @@ func (s *Server) writeJSON(w http.ResponseWriter, r *http.Request, j job) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Mxray-Exit-Code", strconv.Itoa(rep.ExitCode()))
-	_ = report.WriteJSON(w, rep)
+	write := j.writeJSON
+	if write == nil {
+		write = report.WriteJSON
+	}
+	_ = write(w, rep)
 }
 
 // isForm reports whether the body is an HTML form.

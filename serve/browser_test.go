@@ -177,19 +177,46 @@ func TestBrowserExplainBounce(t *testing.T) {
 		"I'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n" +
 		"<nobody@healthy.example>: host mx1.healthy.example[81.2.69.160] said: 550 5.1.1\n" +
 		"    <nobody@healthy.example>: Recipient address rejected: User unknown in\n    virtual mailbox table (in reply to RCPT TO command)\n"
-	must(t, chromedp.Do(ctx,
-		chromedp.Navigate(hs.URL+"/demo/"),
-		chromedp.SetValue(chromedp.CSS("#q"), bounce),
-		chromedp.Click(chromedp.CSS("form.ask button[type=submit]")),
-		chromedp.WaitVisible(chromedp.CSS("#summary-slot #final")),
-	), "explaining a bounce")
-	text, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
-	must(t, err, "reading the page")
+	text := pasteOnHome(t, ctx, hs.URL+"/demo/", bounce, "explaining a bounce")
 	for _, want := range []string{"Explanation of", "nobody@healthy.example", "userunknown", "550"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("explanation lacks %q:\n%s", want, text)
 		}
 	}
+}
+
+// TestBrowserExplainLog: a pasted log excerpt shows the input, then one
+// section a group of events, in report order, each with its example line.
+func TestBrowserExplainLog(t *testing.T) {
+	ctx := browser(t)
+	_, hs := demo(t, false, nil)
+	text := pasteOnHome(t, ctx, hs.URL+"/demo/", pastedLog, "explaining a log excerpt")
+	ids, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#slots section.sec")).map(s => s.id)`))
+	must(t, err, "listing the sections")
+	if strings.Join(ids, " ") != "sec-explain sec-explain.group.1 sec-explain.group.2" {
+		t.Errorf("sections %q", ids)
+	}
+	for _, want := range []string{"(mail log), 4 lines", "refused by this server: blocked", "remote IPs: 81.2.69.180 (1)",
+		"example (line 2): Nov 26 10:00:01 mx postfix/smtpd[123]: NOQUEUE: reject", "refused by remote servers: userunknown"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the page lacks %q:\n%s", want, text)
+		}
+	}
+}
+
+// pasteOnHome pastes text into the home page's one input, submits it,
+// waits for the finished result and returns the page's text.
+func pasteOnHome(t *testing.T, ctx context.Context, home, text, what string) string {
+	t.Helper()
+	must(t, chromedp.Do(ctx,
+		chromedp.Navigate(home),
+		chromedp.SetValue(chromedp.CSS("#q"), text),
+		chromedp.Click(chromedp.CSS("form.ask button[type=submit]")),
+		chromedp.WaitVisible(chromedp.CSS("#summary-slot #final")),
+	), what)
+	page, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+	must(t, err, "reading the page")
+	return page
 }
 
 // TestBrowserPreflight: the preflight form runs a preflight and shows its

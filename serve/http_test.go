@@ -391,6 +391,11 @@ func TestResultPages(t *testing.T) {
 		{"GET", "/demo/blocklist/81.2.69.180,81.2.69.160", "", 200, []string{"Blocklists:", "Blocklist answers", "demo listing: 81.2.69.180 sent to spam traps", "dnsbl.listed", "dnsbl.not-listed"}},
 		{"GET", "/demo/explain?text=" + url.QueryEscape("550 5.7.1 <81.2.69.180> blocked using bl.mxray.example"), "", 200, []string{"Explanation of", "explain.", `class="final"`}},
 		{"POST", "/demo/explain", "q=" + url.QueryEscape("421 4.7.0 Try again later"), 200, []string{"Explanation of", "Not stored and not linkable"}},
+		// A pasted log excerpt, from the home page's one input: the log's
+		// groups as the text report shows them, each with its example line.
+		{"POST", "/demo/go", "q=" + url.QueryEscape(pastedLog), 200, []string{"Explanation of", "(mail log), 4 lines, 4 of a known MTA, 2 events in 2 groups",
+			"1 × refused by this server: blocked", "remote IPs: 81.2.69.180 (1)", "example (line 2): ", "1 × refused by remote servers: userunknown",
+			"this server refused: ", "explain.userunknown", `class="final"`}},
 		{"POST", "/demo/preflight", "from=news%40healthy.example&ips=81.2.69.160", 200, []string{"Preflight for", "Gmail", "Yahoo", "Microsoft", `class="final"`}},
 		{"GET", "/demo/check/exa%20mple.com", "", 400, []string{"cannot appear in a host name"}},
 		{"GET", "/demo/explain", "", 303, nil},
@@ -408,6 +413,14 @@ func TestResultPages(t *testing.T) {
 		contains(t, tc.path, r.body, tc.wants...)
 	}
 }
+
+// pastedLog is a Postfix log excerpt: a client refused for a listing,
+// with the lines around it, and a bounce from a remote server.
+const pastedLog = `Nov 26 10:00:00 mx postfix/smtpd[123]: connect from relay.isp.test[81.2.69.180]
+Nov 26 10:00:01 mx postfix/smtpd[123]: NOQUEUE: reject: RCPT from relay.isp.test[81.2.69.180]: 554 5.7.1 Service unavailable; Client host [81.2.69.180] blocked using bl.mxray.example; from=<a@isp.test> to=<b@healthy.example> proto=ESMTP helo=<relay.isp.test>
+Nov 26 10:00:01 mx postfix/smtpd[123]: disconnect from relay.isp.test[81.2.69.180] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4
+Nov 26 10:05:01 mx postfix/smtp[457]: 4F3A21C0123: to=<u@example.net>, relay=mx.example.net[192.0.2.3]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=5.1.1, status=bounced (host mx.example.net[192.0.2.3] said: 550 5.1.1 <u@example.net>: Recipient address rejected: User unknown (in reply to RCPT TO command))
+`
 
 // TestDemoPrivateMX: in the sealed demo world, as on the internet, an MX
 // host at a private address is reported and not probed.

@@ -2,24 +2,24 @@ package serve
 
 // The reports the server makes. A domain check is check.Domain with
 // OnPartDone streaming its parts; the SMTP dry run, the blocklist lookup
-// and the explanation are assembled from the same functions as the
-// commands `mxray smtp`, `mxray blocklist` and `mxray explain`
-// (cmd/mxray), and give the same JSON documents: cmd/mxray's
-// TestServeMatchesCLI compares them.
+// and the explanation are the reports of `mxray smtp`, `mxray blocklist`
+// and `mxray explain`, assembled by the same functions of package check
+// (PlanHost and HostPlan.Report, Blocklist, Explain), so they give the
+// same JSON documents: cmd/mxray's TestServeMatchesCLI compares them.
+// What is the server's own is the policy (prepare judges an SMTP host's
+// address before anything is sent), the guarded resolver and dialer, and
+// the streaming.
 
 import (
 	"context"
-	"net"
+	"io"
 	"net/netip"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/dnscheck/dnsbl"
 	"github.com/mxray/mxray/dnscheck/httpsfetch"
-	"github.com/mxray/mxray/probe"
 	"github.com/mxray/mxray/report"
 )
 
@@ -36,6 +36,9 @@ type job struct {
 	// host's resolution and its address check); nil: nothing to do.
 	prepare func(ctx context.Context) *reqError
 	run     func(ctx context.Context, emit emitFunc) (*report.Report, error)
+	// writeJSON writes the finished report as the API's document; nil:
+	// report.WriteJSON.
+	writeJSON func(w io.Writer, rep *report.Report) error
 }
 
 // worldEnv is a world as the server uses it: its policy and its guarded
@@ -112,159 +115,55 @@ func (e *worldEnv) checkJob(req checkRequest) job {
 		}}
 }
 
-// smtpJob is one dry run on HOST[:PORT], as `mxray smtp` does it: the
-// host's first address, its reverse DNS for the banner comparison, the
-// session and its findings. The address is resolved and judged by the
-// policy in prepare, before anything is sent.
-func (e *worldEnv) smtpJob(input, host string, port int) job {
-	var client *dnscheck.Client
+// smtpJob is one dry run on HOST[:PORT], as `mxray smtp` does it
+// (check.PlanHost, HostPlan.Report): the address is resolved and judged
+// by the policy in prepare, before anything is sent.
+func (e *worldEnv) smtpJob(t check.HostTarget) job {
 	var res dnscheck.Resolver
-	var addr netip.Addr
-	var noAddr *report.Finding
-	j := job{command: "smtp", target: input, parts: []string{"smtp"}}
+	var plan *check.HostPlan
+	j := job{command: "smtp", target: t.Input, parts: []string{"smtp"}}
 	j.prepare = func(ctx context.Context) *reqError {
 		var err error
-		if client, res, err = e.resolver(0); err != nil {
+		if _, res, err = e.resolver(0); err != nil {
 			return &reqError{status: 500, msg: err.Error(), reason: "internal"}
 		}
-		addr, noAddr = resolveHost(ctx, res, host)
-		if noAddr != nil {
+		if plan, err = check.PlanHost(ctx, res, t); err != nil {
+			return &reqError{status: 500, msg: err.Error(), reason: "internal"}
+		}
+		if plan.NoAddress != nil {
 			return nil
 		}
-		if err := e.p.checkHost(host, addr, port); err != nil {
+		if err := e.p.checkHost(t.Host, plan.Addr, t.Port); err != nil {
 			return refusedError(err)
 		}
 		return nil
 	}
 	j.run = func(ctx context.Context, emit emitFunc) (*report.Report, error) {
-		rep := report.New("smtp", input, e.version, e.clock())
-		sec := rep.Section("smtp", "SMTP dry run (no message is sent)")
-		if noAddr != nil {
-			sec.Add(*noAddr)
-		} else {
-			o := ptrOptions(ctx, res, addr)
-			s := probe.DryRun(ctx, e.probeConfig(host, port), probe.Target{Host: host, Addr: net.JoinHostPort(addr.String(), strconv.Itoa(port))})
-			sec.Add(s.Findings(o)...)
-			sec.Detail = &probe.Detail{Sessions: []*probe.Session{s}, ShowTranscript: true, ShowReplies: true}
-		}
-		rep.Trace = client.Trace()
-		rep.Finish(e.clock())
+		cfg := e.checkConfig()
+		cfg.Resolver = res
+		cfg.SMTP.ShowTranscript = true
+		rep := plan.Report(ctx, cfg)
 		emit("smtp", rep.Sections)
 		return rep, nil
 	}
 	return j
 }
 
-func (e *worldEnv) clock() time.Time {
-	if e.now != nil {
-		return e.now()
-	}
-	return time.Now()
-}
-
-// probeConfig is the dry run of `mxray smtp` with the world's SMTP
-// options: the mail domain is the host's parent, and submission ports
-// stop after EHLO and STARTTLS.
-func (e *worldEnv) probeConfig(host string, port int) probe.Config {
-	o := e.w.Check.SMTP
-	cfg := probe.Config{Dial: e.dial, HELO: o.HELO, From: o.From, ProbeSender: o.ProbeSender, TLS: o.TLS,
-		ConnectTimeout: o.ConnectTimeout, GreetingTimeout: o.GreetingTimeout, CommandTimeout: o.CommandTimeout,
-		SessionTimeout: o.SessionTimeout, Now: e.now}
-	if e.w.RootCAs != nil {
-		cfg.TLS.RootCAs = e.w.RootCAs
-	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		cfg.Domain = parentDomain(host)
-	}
-	if port == 465 || port == 587 {
-		cfg.NoMail = true // submission: no mail transaction without authentication
-	}
-	return cfg
-}
-
-// resolveHost is the address to connect to: an IP literal as given,
-// else the host's first address; a host without one gets the finding of
-// `mxray smtp`.
-func resolveHost(ctx context.Context, res dnscheck.Resolver, host string) (netip.Addr, *report.Finding) {
-	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Unmap(), nil
-	}
-	h := dnscheck.LookupHost(ctx, res, host)
-	if len(h.Addrs) == 0 {
-		sev := report.Failure
-		if h.Failed() {
-			sev = report.Unknown
-		}
-		return netip.Addr{}, &report.Finding{ID: "smtp.host-no-address", Severity: sev, Subject: host,
-			Summary:  host + " has no address to connect to",
-			Evidence: []string{h.A.Describe(), h.AAAA.Describe()}}
-	}
-	return h.Addrs[0], nil
-}
-
-// ptrOptions carry the reverse DNS of addr for the banner check.
-func ptrOptions(ctx context.Context, res dnscheck.Resolver, addr netip.Addr) probe.FindingOptions {
-	ptr := dnscheck.CheckPTR(ctx, res, addr)
-	o := probe.FindingOptions{PTRStatus: ptr.Status, PTR: []string{}}
-	for _, n := range ptr.Names {
-		o.PTR = append(o.PTR, n.Name)
-	}
-	return o
-}
-
-// parentDomain drops the first label of a host with three labels or more
-// (mx.example.com → example.com), as `mxray smtp` does.
-func parentDomain(h string) string {
-	if strings.Count(h, ".") >= 2 {
-		return h[strings.IndexByte(h, '.')+1:]
-	}
-	return h
-}
-
 // blocklistJob looks targets up on the world's blocklists, as `mxray
-// blocklist` does.
+// blocklist` does (check.Blocklist).
 func (e *worldEnv) blocklistJob(targets []string) job {
-	title := strings.Join(targets, " ")
-	if len(targets) > 3 {
-		title = strings.Join(targets[:3], " ") + " and " + strconv.Itoa(len(targets)-3) + " more"
-	}
-	return job{command: "blocklist", target: title, parts: []string{"dnsbl"},
+	return job{command: "blocklist", target: check.BlocklistTitle(targets), parts: []string{"dnsbl"},
 		run: func(ctx context.Context, emit emitFunc) (*report.Report, error) {
-			sel := e.w.Check.DNSBL.Selection
-			lists, skipped, err := dnsbl.Select(sel)
+			cfg := e.checkConfig()
+			lists, _, err := dnsbl.Select(cfg.DNSBL.Selection)
 			if err != nil {
 				return nil, err
 			}
-			client, res, err := e.resolver(blocklistInFlight(len(lists)))
-			if err != nil {
+			if _, cfg.Resolver, err = e.resolver(check.BlocklistInFlight(len(lists))); err != nil {
 				return nil, err
 			}
-			rep := report.New("blocklist", title, e.version, e.clock())
-			sec := report.Section{ID: "dnsbl", Title: "Blocklists (DNSBL, RFC 5782)"}
-			r := dnsbl.NewChecker(res, dnsbl.Options{Servers: client.Servers()}).Check(ctx, lists, targets)
-			r.Skipped = append(r.Skipped, skipped...)
-			sec.Add(r.Findings()...)
-			sec.Detail = r
-			rep.Sections = append(rep.Sections, sec)
-			rep.Trace = redactDQS(client.Trace(), sel.DQSKey)
-			rep.Finish(e.clock())
+			rep := check.Blocklist(ctx, cfg, targets)
 			emit("dnsbl", rep.Sections)
 			return rep, nil
 		}}
-}
-
-// blocklistInFlight is `mxray blocklist`'s bound on queries in flight:
-// one round of queries (3 per list), between 64 and 256.
-func blocklistInFlight(lists int) int {
-	return min(max(3*lists+16, 64), 256)
-}
-
-// redactDQS keeps a Spamhaus DQS key, a credential, out of the trace.
-func redactDQS(trace []report.Query, key string) []report.Query {
-	if key = strings.ToLower(key); key != "" {
-		for i := range trace {
-			trace[i].Name = strings.ReplaceAll(trace[i].Name, key+".", "<dqs-key>.")
-		}
-	}
-	return trace
 }

@@ -16,6 +16,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/report"
 )
@@ -191,7 +192,7 @@ func (s *Server) resultPage(r *http.Request, e *worldEnv, j job) page {
 		p.Alt = []link{{e.base + "/smtp/" + url.PathEscape(j.target), "probe " + j.target + " as a mail host"}}
 	case "smtp":
 		p.JSON = e.base + "/api/v1/smtp?host=" + url.QueryEscape(j.target)
-		if host, _, err := splitHostPort(j.target); err == nil && kindOf(host) == "name" {
+		if host, _, err := check.SplitHostPort(j.target); err == nil && kindOf(host) == "name" {
 			p.Alt = []link{{e.base + "/check/" + url.PathEscape(host), "check " + host + " as a mail domain"}}
 		}
 	case "blocklist":

@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -80,11 +79,15 @@ func listParam(q url.Values, name string) []string {
 // hostJob reads an SMTP dry run on HOST, HOST:PORT, IPv6 or [IPv6]:PORT
 // (port 25 by default). The address is judged once resolved (prepare).
 func (e *worldEnv) hostJob(input string) (job, *reqError) {
-	host, port, err := splitHostPort(strings.TrimSpace(input))
+	input = strings.TrimSpace(input)
+	host, port, err := check.SplitHostPort(input)
 	if err != nil {
 		return job{}, badRequest(err.Error())
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return job{}, badRequest(fmt.Sprintf("%q: an address with a zone is not a mail host", input))
+		}
 		if err := e.p.checkHost(host, a, port); err != nil {
 			return job{}, refusedError(err)
 		}
@@ -92,38 +95,7 @@ func (e *worldEnv) hostJob(input string) (job, *reqError) {
 		// With --allow-target, the name may be allowed by its address.
 		return job{}, refusedError(err)
 	}
-	return e.smtpJob(input, host, port), nil
-}
-
-// splitHostPort accepts HOST, HOST:PORT, IPv6, [IPv6]:PORT; the default
-// port is 25.
-func splitHostPort(s string) (string, int, error) {
-	if s == "" {
-		return "", 0, errors.New("no host given")
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		if a.Zone() != "" {
-			return "", 0, fmt.Errorf("%q: an address with a zone is not a mail host", s)
-		}
-		return a.Unmap().String(), 25, nil
-	}
-	host, p, err := net.SplitHostPort(s)
-	if err != nil {
-		host, p = s, "25"
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < 1 || port > 65535 {
-		return "", 0, fmt.Errorf("%q: bad port", s)
-	}
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if a, err := netip.ParseAddr(host); err == nil {
-		return a.Unmap().String(), port, nil
-	}
-	n, err := dnscheck.NormalizeDomain(host)
-	if err != nil {
-		return "", 0, err
-	}
-	return n, port, nil
+	return e.smtpJob(check.HostTarget{Input: input, Host: host, Port: port}), nil
 }
 
 // targetsJob reads blocklist targets: IP addresses and domains.
@@ -286,7 +258,7 @@ func kindOf(input string) string {
 		return "explain"
 	}
 	if host, port, err := net.SplitHostPort(fields[0]); err == nil && port != "" {
-		if _, _, err := splitHostPort(host + ":" + port); err == nil {
+		if _, _, err := check.SplitHostPort(host + ":" + port); err == nil {
 			return "smtp"
 		}
 	}

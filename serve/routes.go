@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/preflight"
 	"github.com/mxray/mxray/preflight/msgcheck"
 )
@@ -172,8 +173,9 @@ func errorStatus(err error) *reqError {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &reqError{status: http.StatusGatewayTimeout, msg: err.Error(), reason: "timeout"}
 	}
-	if errors.Is(err, preflight.ErrOptions) || errors.Is(err, msgcheck.ErrNotMessage) {
-		return badRequest(err.Error()) // the campaign or the uploaded message, as given
+	var inputErr *check.InputError
+	if errors.Is(err, preflight.ErrOptions) || errors.Is(err, msgcheck.ErrNotMessage) || errors.As(err, &inputErr) {
+		return badRequest(err.Error()) // the campaign, the uploaded message or the text to explain, as given
 	}
 	return &reqError{status: http.StatusInternalServerError, msg: err.Error(), reason: "internal"}
 }

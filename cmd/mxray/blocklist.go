@@ -18,24 +18,6 @@ import (
 	"github.com/mxray/mxray/report"
 )
 
-// blocklistInFlight is the resolver's bound on queries in flight for
-// 'mxray blocklist': enough for one target's whole first round — the query
-// on each list and each list's two RFC 5782 test points (3 per list) — so
-// one target costs about two round trips whatever the number of lists, and
-// never more than 256, a bounded, modest load on the local resolver. Each
-// blocklist itself sees at most a few queries at a time from us
-// (dnsbl.DefaultConcurrency spreads the checks across lists).
-func blocklistInFlight(lists int) int {
-	n := 3*lists + 16
-	if n < 64 {
-		n = 64
-	}
-	if n > 256 {
-		n = 256
-	}
-	return n
-}
-
 func init() {
 	register(command{name: "blocklist", order: 60, summary: "listed / not listed / unknown on each DNS blocklist, with the list's meaning and delisting page",
 		usage: "mxray blocklist IP|DOMAIN [...] [flags]", run: runBlocklist})
@@ -157,58 +139,20 @@ func runBlocklist(ctx context.Context, stdio IO, args []string) int {
 	if err != nil {
 		return usageError(stdio, "blocklist", "%v", err)
 	}
-	res, err := blocklistResolver(g, blocklistInFlight(len(lists)))
+	res, err := g.resolverWith(dnscheck.Options{MaxInFlight: check.BlocklistInFlight(len(lists))})
 	if err != nil {
 		fmt.Fprintf(stdio.Stderr, "mxray blocklist: %v\n", err)
 		return report.ExitUnknown
 	}
 	ctx, cancel := g.context(ctx)
 	defer cancel()
-	title := strings.Join(targets, " ")
-	if len(targets) > 3 {
-		title = fmt.Sprintf("%s and %d more", strings.Join(targets[:3], " "), len(targets)-3)
-	}
-	rep := report.New("blocklist", title, version, time.Now())
-	rep.Sections = append(rep.Sections, blocklistSection(ctx, res, sel, targets))
-	rep.Trace = res.Trace()
-	if k := strings.ToLower(sel.DQSKey); k != "" {
-		// The key is a credential: keep it out of --trace output.
-		for i := range rep.Trace {
-			rep.Trace[i].Name = strings.ReplaceAll(rep.Trace[i].Name, k+".", "<dqs-key>.")
-		}
-	}
-	rep.Finish(time.Now())
-	return g.render(stdio, rep)
+	cfg := check.Config{Resolver: res, Version: version, DNSBL: check.DNSBLOptions{Selection: sel}}
+	return g.render(stdio, check.Blocklist(ctx, cfg, targets))
 }
 
-// blocklistSection checks targets (IP addresses, domains) on the selected
-// lists and returns the report section. Commands that judge a sending IP
-// (spf --ip, preflight) can call it with dnsbl.Selection{} for the
-// default lists.
+// blocklistSection checks targets on the selected lists (check.BlocklistSection).
 func blocklistSection(ctx context.Context, res *dnscheck.Client, sel dnsbl.Selection, targets []string) report.Section {
-	sec := report.Section{ID: "dnsbl", Title: "Blocklists (DNSBL, RFC 5782)"}
-	lists, skipped, err := dnsbl.Select(sel)
-	if err != nil {
-		sec.Add(report.Finding{ID: "dnsbl.config", Severity: report.Unknown, Summary: "blocklists not checked: " + err.Error()})
-		return sec
-	}
-	r := dnsbl.NewChecker(res, dnsbl.Options{Servers: res.Servers()}).Check(ctx, lists, targets)
-	r.Skipped = append(r.Skipped, skipped...)
-	sec.Add(r.Findings()...)
-	sec.Detail = r
-	return sec
-}
-
-// blocklistResolver is g.resolver() with a larger bound on queries in flight.
-func blocklistResolver(g *globalFlags, inFlight int) (*dnscheck.Client, error) {
-	servers := g.resolvers
-	if len(servers) == 0 {
-		var err error
-		if servers, err = dnscheck.SystemServers(""); err != nil {
-			return nil, fmt.Errorf("%w (use --resolver ADDR)", err)
-		}
-	}
-	return dnscheck.NewClient(servers, dnscheck.Options{MaxInFlight: inFlight})
+	return check.BlocklistSection(ctx, res, sel, targets)
 }
 
 // readTargets reads whitespace-separated targets; '#' starts a comment.

@@ -114,11 +114,3 @@ func TestBlocklistUsage(t *testing.T) {
 		}
 	}
 }
-
-func TestBlocklistInFlight(t *testing.T) {
-	for lists, want := range map[int]int{0: 64, 10: 64, 20: 76, 50: 166, 100: 256} {
-		if got := blocklistInFlight(lists); got != want {
-			t.Errorf("blocklistInFlight(%d) = %d, want %d", lists, got, want)
-		}
-	}
-}

@@ -31,6 +31,18 @@ mx.example.test.  IN A 127.0.0.1
 2.0.0.127.bl.example.net. A 127.0.0.2
 5.0.0.81.bl.example.net.  A 127.0.0.2
 5.0.0.81.bl.example.net.  TXT "listed for the test"
+2.0.0.127.zen.spamhaus.org. A 127.0.0.2
+5.0.0.81.zen.spamhaus.org.  A 127.0.0.11
+`
+
+// parityLog is a few lines of a Postfix log: a client refused for a
+// listing that still holds (the follow-up asks the list), the noise
+// around it, and a bounce from a remote server.
+const parityLog = `Nov 26 10:00:00 mx postfix/smtpd[123]: connect from relay5.isp.test[81.0.0.5]
+Nov 26 10:00:01 mx postfix/smtpd[123]: NOQUEUE: reject: RCPT from relay5.isp.test[81.0.0.5]: 554 5.7.1 Service unavailable; Client host [81.0.0.5] blocked using zen.spamhaus.org; from=<a@isp.test> to=<b@example.test> proto=ESMTP helo=<relay5.isp.test>
+Nov 26 10:00:01 mx postfix/smtpd[123]: disconnect from relay5.isp.test[81.0.0.5] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4
+Nov 26 10:05:00 mx postfix/qmgr[456]: 4F3A21C0123: from=<news@example.test>, size=2048, nrcpt=1 (queue active)
+Nov 26 10:05:01 mx postfix/smtp[457]: 4F3A21C0123: to=<u@example.net>, relay=mx.example.net[192.0.2.3]:25, delay=1.2, delays=0.1/0/0.5/0.6, dsn=5.1.1, status=bounced (host mx.example.net[192.0.2.3] said: 550 5.1.1 <u@example.net>: Recipient address rejected: User unknown (in reply to RCPT TO command))
 `
 
 // TestServeMatchesCLI: the JSON API of mxray serve gives the document of
@@ -57,25 +69,37 @@ func TestServeMatchesCLI(t *testing.T) {
 	_, port, _ := strings.Cut(mx.Addr, ":")
 	reply := "550 5.7.1 Service unavailable; Client host [81.0.0.5] blocked using bl.example.net"
 	for _, tc := range []struct {
-		name string
-		cli  []string
-		api  func() (*http.Response, error)
+		name  string
+		cli   []string
+		stdin string
+		api   func() (*http.Response, error)
+		// events and findings the API's document must hold, so that two
+		// equally empty documents do not pass.
+		events   int
+		findings []string
 	}{
-		{"smtp", []string{"smtp", "mx.example.test:" + port, "--helo", "probe.mxray.test"},
-			func() (*http.Response, error) { return http.Get(hs.URL + "/api/v1/smtp?host=mx.example.test:" + port) }},
-		{"blocklist", []string{"blocklist", "81.0.0.5", "81.0.0.6", "--lists", lists},
-			func() (*http.Response, error) { return http.Get(hs.URL + "/api/v1/blocklist?target=81.0.0.5,81.0.0.6") }},
-		{"explain", []string{"explain", reply},
+		{"smtp", []string{"smtp", "mx.example.test:" + port, "--helo", "probe.mxray.test"}, "",
+			func() (*http.Response, error) { return http.Get(hs.URL + "/api/v1/smtp?host=mx.example.test:" + port) },
+			0, []string{"smtp.banner-ptr-match", "smtp.relay-denied"}},
+		{"blocklist", []string{"blocklist", "81.0.0.5", "81.0.0.6", "--lists", lists}, "",
+			func() (*http.Response, error) { return http.Get(hs.URL + "/api/v1/blocklist?target=81.0.0.5,81.0.0.6") },
+			0, []string{"dnsbl.listed"}},
+		{"explain", []string{"explain", reply}, "",
 			func() (*http.Response, error) {
 				return http.Post(hs.URL+"/api/v1/explain", "text/plain", strings.NewReader(reply))
-			}},
-		{"explain offline", []string{"explain", "--offline", "421 4.7.0 Try again later, closing connection. (EHLO) gmail"},
+			}, 0, []string{"explain.blocked", "explain.reproduce"}},
+		{"explain offline", []string{"explain", "--offline", "421 4.7.0 Try again later, closing connection. (EHLO) gmail"}, "",
 			func() (*http.Response, error) {
 				return http.Post(hs.URL+"/api/v1/explain?offline=1", "text/plain", strings.NewReader("421 4.7.0 Try again later, closing connection. (EHLO) gmail"))
-			}},
+			}, 0, []string{"explain.blocked", "explain.reproduce"}},
+		{"explain log excerpt", []string{"explain", "-"}, parityLog,
+			func() (*http.Response, error) {
+				form := url.Values{"text": {parityLog}}
+				return http.Post(hs.URL+"/api/v1/explain", "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+			}, 2, []string{"explain.blocked", "explain.dnsbl-still-listed", "explain.userunknown"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, out, stderr := runCLI(t, append(tc.cli, "--resolver", dnsSrv.Addr, "--format", "json")...)
+			code, out, stderr := runCLIIn(t, tc.stdin, append(tc.cli, "--resolver", dnsSrv.Addr, "--format", "json")...)
 			if code == report.ExitUsage {
 				t.Fatalf("CLI: %s", stderr)
 			}
@@ -97,9 +121,30 @@ func TestServeMatchesCLI(t *testing.T) {
 			if got := resp.Header.Get("X-Mxray-Exit-Code"); got != itoa(code) {
 				t.Errorf("exit code: CLI %d, API header %q", code, got)
 			}
+			holds(t, body, tc.events, tc.findings)
 		})
 	}
 	smtptest.AssertNoMessage(t, mx.Rec)
+}
+
+// holds checks that a document lists events events and the findings.
+func holds(t *testing.T, doc []byte, events int, findings []string) {
+	t.Helper()
+	var d struct {
+		Events []json.RawMessage `json:"events"`
+		report.Report
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Events) != events {
+		t.Errorf("%d events, want %d", len(d.Events), events)
+	}
+	for _, id := range findings {
+		if len(d.Find(id)) == 0 {
+			t.Errorf("no finding %s in %v", id, d.Findings())
+		}
+	}
 }
 
 func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }

@@ -4,16 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
 
 	"github.com/mxray/mxray/check"
-	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/probe"
 	"github.com/mxray/mxray/report"
 )
@@ -76,49 +73,28 @@ func runSMTP(ctx context.Context, stdio IO, args []string) int {
 	if code, done := parseFlags(c.fs, stdio, "smtp", args); done {
 		return code
 	}
-	host, port, err := c.target()
+	t, err := c.target(stdio)
 	if err != nil {
 		return usageError(stdio, "smtp", "%v", err)
 	}
-	cfg, err := c.probeConfig(stdio, host, port)
-	if err != nil {
-		return usageError(stdio, "smtp", "%v", err)
+	cfg := c.config()
+	res, rerr := c.g.resolver()
+	if rerr == nil {
+		cfg.Resolver = res
 	}
-	if cfg.LocalAddr, err = c.sourceAddr(); err != nil {
-		return usageError(stdio, "smtp", "%v", err)
-	}
-
 	ctx, cancel := c.g.context(ctx)
 	defer cancel()
-	rep := report.New("smtp", c.fs.Arg(0), version, time.Now())
-	sec := rep.Section("smtp", "SMTP dry run (no message is sent)")
-
-	res, rerr := c.g.resolver()
-	addr, noAddr, err := address(ctx, res, rerr, host, cfg.LocalAddr)
+	rep, err := check.SMTPHost(ctx, cfg, t)
 	switch {
-	case errors.Is(err, errNoAddrOfFamily):
+	case errors.Is(err, check.ErrNoAddrOfFamily):
 		return usageError(stdio, "smtp", "%v", err)
+	case errors.Is(err, check.ErrNoResolver):
+		fmt.Fprintf(stdio.Stderr, "mxray smtp: %v\n", rerr)
+		return report.ExitUnknown
 	case err != nil:
 		fmt.Fprintf(stdio.Stderr, "mxray smtp: %v\n", err)
 		return report.ExitUnknown
-	case noAddr != nil:
-		sec.Add(*noAddr)
-		rep.Finish(time.Now())
-		return c.g.render(stdio, rep)
 	}
-	o := findingOptions(ctx, res, rerr, addr)
-	s := probe.DryRun(ctx, cfg, probe.Target{Host: host, Addr: net.JoinHostPort(addr.String(), strconv.Itoa(port))})
-	if cfg.LocalAddr.IsValid() {
-		sec.Add(report.Finding{ID: "smtp.source", Severity: report.Info, Subject: host,
-			Summary:  "the session was opened from " + cfg.LocalAddr.String() + " (--source): the replies below are what " + host + " says to that address",
-			Evidence: []string{"local end of the connection: " + s.LocalAddr}})
-	}
-	sec.Add(s.Findings(o)...)
-	sec.Detail = &probe.Detail{Sessions: []*probe.Session{s}, ShowTranscript: c.f.transcript, ShowReplies: true}
-	if tr, ok := any(res).(interface{ Trace() []report.Query }); ok && res != nil {
-		rep.Trace = tr.Trace()
-	}
-	rep.Finish(time.Now())
 	return c.g.render(stdio, rep)
 }
 
@@ -156,45 +132,53 @@ func newSMTPCommand(stdio IO) *smtpCommand {
 	return c
 }
 
-// target checks the argument and the shared flags and returns the HOST
-// and PORT to probe.
-func (c *smtpCommand) target() (string, int, error) {
+// target checks the argument and the flags and returns what to probe.
+func (c *smtpCommand) target(stdio IO) (check.HostTarget, error) {
 	if c.fs.NArg() != 1 {
-		return "", 0, fmt.Errorf("want exactly one HOST[:PORT], got %d arguments", c.fs.NArg())
+		return check.HostTarget{}, fmt.Errorf("want exactly one HOST[:PORT], got %d arguments", c.fs.NArg())
 	}
 	if err := c.g.validate(); err != nil {
-		return "", 0, err
+		return check.HostTarget{}, err
 	}
 	if err := c.f.validate(); err != nil {
-		return "", 0, err
+		return check.HostTarget{}, err
 	}
-	return splitHostPort(c.fs.Arg(0))
+	host, port, err := check.SplitHostPort(c.fs.Arg(0))
+	if err != nil {
+		return check.HostTarget{}, err
+	}
+	t := check.HostTarget{Input: c.fs.Arg(0), Host: host, Port: port, Domain: *c.domain,
+		NoCatchAll: *c.noCatchAll, NoRelayTest: *c.noRelay, NoVRFY: *c.noVRFY}
+	if t.Mode, err = c.mode(); err != nil {
+		return t, err
+	}
+	if t.Auth, err = c.auth(stdio); err != nil {
+		return t, err
+	}
+	t.Source, err = c.sourceAddr()
+	return t, err
 }
 
-// probeConfig builds the dry run's settings from the flags.
-func (c *smtpCommand) probeConfig(stdio IO, host string, port int) (probe.Config, error) {
-	cfg := probe.Config{HELO: c.f.helo, From: c.f.from, Recipients: c.f.rcpts, NoCatchAll: *c.noCatchAll, NoRelayTest: *c.noRelay, NoVRFY: *c.noVRFY,
-		ConnectTimeout: *c.connectTimeout, GreetingTimeout: *c.commandTimeout, CommandTimeout: *c.commandTimeout, SessionTimeout: c.g.timeout}
-	mode, err := c.mode()
-	if err != nil {
-		return cfg, err
+// config is the session's settings from the flags.
+func (c *smtpCommand) config() check.Config {
+	return check.Config{Version: version, SMTP: check.SMTPOptions{HELO: c.f.helo, From: c.f.from, Recipients: c.f.rcpts,
+		ShowTranscript: c.f.transcript, ConnectTimeout: *c.connectTimeout, GreetingTimeout: *c.commandTimeout,
+		CommandTimeout: *c.commandTimeout, SessionTimeout: c.g.timeout}}
+}
+
+// auth is --auth with the password from $MXRAY_SMTP_PASSWORD.
+func (c *smtpCommand) auth(stdio IO) (*probe.Credentials, error) {
+	if *c.authUser == "" {
+		return nil, nil
 	}
-	cfg.Mode = mode
-	if *c.authUser != "" {
-		pw := ""
-		if stdio.Env != nil {
-			pw = stdio.Env("MXRAY_SMTP_PASSWORD")
-		}
-		if pw == "" {
-			return cfg, errors.New("--auth needs the password in $MXRAY_SMTP_PASSWORD")
-		}
-		cfg.Auth = &probe.Credentials{Username: *c.authUser, Password: pw}
+	pw := ""
+	if stdio.Env != nil {
+		pw = stdio.Env("MXRAY_SMTP_PASSWORD")
 	}
-	cfg.Domain = c.mailDomain(host)
-	if port == 587 || port == 465 {
-		cfg.NoMail = true // submission: no mail transaction without authentication
+	if pw == "" {
+		return nil, errors.New("--auth needs the password in $MXRAY_SMTP_PASSWORD")
 	}
-	return cfg, nil
+	return &probe.Credentials{Username: *c.authUser, Password: pw}, nil
 }
 
 // sourceAddr is --source, checked to be an address of this machine.
@@ -235,109 +219,4 @@ func (c *smtpCommand) mode() (probe.Mode, error) {
 		return probe.ModePlain, nil
 	}
 	return "", fmt.Errorf("--tls %q: want auto, starttls, implicit or none", tlsMode)
-}
-
-// mailDomain is --domain, else the domain of the first --rcpt, else HOST
-// without its first label (none for an IP address).
-func (c *smtpCommand) mailDomain(host string) string {
-	domain := *c.domain
-	if domain == "" && len(c.f.rcpts) > 0 {
-		domain = c.f.rcpts[0][strings.LastIndexByte(c.f.rcpts[0], '@')+1:]
-	}
-	if domain == "" {
-		if _, err := netip.ParseAddr(host); err != nil {
-			domain = parentDomain(host)
-		}
-	}
-	return domain
-}
-
-// errNoAddrOfFamily: the target has no address of the --source address's
-// family (IPv4 cannot reach IPv6).
-var errNoAddrOfFamily = errors.New("no address of the source address's family")
-
-// address is the address to connect to: an IP literal as given, else the
-// host's first address from the resolver (the same resolver as every
-// other check) — of the family of source, when one is given. A host
-// without an address gets a finding instead; an error means there is no
-// resolver to ask, or no address of source's family.
-func address(ctx context.Context, res *dnscheck.Client, rerr error, host string, source netip.Addr) (netip.Addr, *report.Finding, error) {
-	sameFamily := func(a netip.Addr) bool { return !source.IsValid() || a.Unmap().Is4() == source.Is4() }
-	if a, err := netip.ParseAddr(host); err == nil {
-		if !sameFamily(a) {
-			return netip.Addr{}, nil, fmt.Errorf("%w: %s cannot be reached from %s", errNoAddrOfFamily, a, source)
-		}
-		return a, nil, nil
-	}
-	if rerr != nil {
-		return netip.Addr{}, nil, rerr
-	}
-	h := dnscheck.LookupHost(ctx, res, host)
-	if len(h.Addrs) > 0 && source.IsValid() {
-		for _, a := range h.Addrs {
-			if sameFamily(a) {
-				return a, nil, nil
-			}
-		}
-		return netip.Addr{}, nil, fmt.Errorf("%w: %s has no %s address to reach from %s", errNoAddrOfFamily, host, map[bool]string{true: "IPv4", false: "IPv6"}[source.Is4()], source)
-	}
-	if len(h.Addrs) == 0 {
-		sev := report.Failure
-		if h.Failed() {
-			sev = report.Unknown
-		}
-		return netip.Addr{}, &report.Finding{ID: "smtp.host-no-address", Severity: sev, Subject: host,
-			Summary:  host + " has no address to connect to",
-			Evidence: []string{h.A.Describe(), h.AAAA.Describe()}}, nil
-	}
-	return h.Addrs[0], nil, nil
-}
-
-// findingOptions carry the reverse DNS of addr, when there is a resolver
-// to ask, for the banner check.
-func findingOptions(ctx context.Context, res *dnscheck.Client, rerr error, addr netip.Addr) probe.FindingOptions {
-	o := probe.FindingOptions{}
-	if rerr != nil {
-		return o
-	}
-	ptr := dnscheck.CheckPTR(ctx, res, addr)
-	o.PTRStatus = ptr.Status
-	o.PTR = []string{}
-	for _, n := range ptr.Names {
-		o.PTR = append(o.PTR, n.Name)
-	}
-	return o
-}
-
-// splitHostPort accepts HOST, HOST:PORT, IPv6, [IPv6]:PORT; the default port is 25.
-func splitHostPort(s string) (string, int, error) {
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.String(), 25, nil
-	}
-	host, p, err := net.SplitHostPort(s)
-	if err != nil {
-		host, p = s, "25"
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil || port < 1 || port > 65535 {
-		return "", 0, fmt.Errorf("%q: bad port", s)
-	}
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if _, err := netip.ParseAddr(host); err != nil {
-		n, err := dnscheck.NormalizeDomain(host)
-		if err != nil {
-			return "", 0, err
-		}
-		host = n
-	}
-	return host, port, nil
-}
-
-// parentDomain drops the first label of a host with three labels or more
-// (mx.example.com → example.com); a two-label name is its own domain.
-func parentDomain(h string) string {
-	if strings.Count(h, ".") >= 2 {
-		return h[strings.IndexByte(h, '.')+1:]
-	}
-	return h
 }

@@ -44,9 +44,20 @@ func Check(addr string) error {
 // net.Dialer (10 s connect timeout, the context's deadline if sooner),
 // behind Check.
 func Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	return DialFrom(ctx, network, addr, netip.Addr{})
+}
+
+// DialFrom is Dial with the local end of the connection bound to local,
+// when it is valid (mxray smtp --source: a receiver that refuses a client
+// address is seen refusing that address). local must be an address of
+// this machine; the kernel refuses any other.
+func DialFrom(ctx context.Context, network, addr string, local netip.Addr) (net.Conn, error) {
 	if err := Check(addr); err != nil {
 		return nil, err
 	}
 	d := net.Dialer{Timeout: 10 * time.Second}
+	if local.IsValid() {
+		d.LocalAddr = &net.TCPAddr{IP: local.AsSlice()}
+	}
 	return d.DialContext(ctx, network, addr)
 }

@@ -3,6 +3,7 @@ package netguard
 import (
 	"context"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -40,4 +41,43 @@ func TestLoopbackOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Close()
+}
+
+// TestDialFrom: the connection's local end is the address asked for (a
+// second loopback address), and DialFrom refuses what Dial refuses.
+func TestDialFrom(t *testing.T) {
+	LoopbackOnly()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan string, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			accepted <- err.Error()
+			return
+		}
+		accepted <- c.RemoteAddr().String()
+		c.Close()
+	}()
+	local := netip.MustParseAddr("127.0.0.5")
+	c, err := DialFrom(context.Background(), "tcp", l.Addr().String(), local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if host, _, _ := net.SplitHostPort(c.LocalAddr().String()); host != "127.0.0.5" {
+		t.Errorf("local end %s, want 127.0.0.5", c.LocalAddr())
+	}
+	if host, _, _ := net.SplitHostPort(<-accepted); host != "127.0.0.5" {
+		t.Errorf("the server saw the client at %s, want 127.0.0.5", host)
+	}
+	if _, err := DialFrom(context.Background(), "tcp", "192.0.2.1:25", local); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("DialFrom reached a non-loopback address (err %v)", err)
+	}
+	if _, err := DialFrom(context.Background(), "tcp", l.Addr().String(), netip.MustParseAddr("192.0.2.7")); err == nil {
+		t.Error("DialFrom bound an address that is not this machine's")
+	}
 }
