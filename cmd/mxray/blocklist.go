@@ -150,11 +150,6 @@ func runBlocklist(ctx context.Context, stdio IO, args []string) int {
 	return g.render(stdio, check.Blocklist(ctx, cfg, targets))
 }
 
-// blocklistSection checks targets on the selected lists (check.BlocklistSection).
-func blocklistSection(ctx context.Context, res *dnscheck.Client, sel dnsbl.Selection, targets []string) report.Section {
-	return check.BlocklistSection(ctx, res, sel, targets)
-}
-
 // readTargets reads whitespace-separated targets; '#' starts a comment.
 func readTargets(r io.Reader) ([]string, error) {
 	if r == nil {

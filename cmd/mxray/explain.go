@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/mxray/mxray/check"
+	"github.com/mxray/mxray/internal/atomicfile"
 	"github.com/mxray/mxray/report"
 	"github.com/mxray/mxray/report/maillog"
 	"github.com/mxray/mxray/report/message"
@@ -64,7 +65,7 @@ func runExplain(ctx context.Context, stdio IO, args []string) int {
 	}
 	var events *eventStream
 	if g.format == "json" {
-		events = &eventStream{w: stdio.Stdout}
+		events = &eventStream{stdout: stdio.Stdout, path: g.output}
 		opt.Events = events.start
 	}
 	rep, err := check.Explain(ctx, cfg, in, opt)
@@ -74,6 +75,9 @@ func runExplain(ctx context.Context, stdio IO, args []string) int {
 // explainOutput renders the explanation, or says why there is none.
 func explainOutput(stdio IO, g *globalFlags, events *eventStream, rep *report.Report, err error) int {
 	var inputErr *check.InputError
+	if err != nil && events != nil {
+		events.abort()
+	}
 	switch {
 	case errors.As(err, &inputErr):
 		return usageError(stdio, "explain", "%v", err)
@@ -88,14 +92,34 @@ func explainOutput(stdio IO, g *globalFlags, events *eventStream, rep *report.Re
 
 // eventStream writes a log's events as they are read (--format json),
 // before the report: a log of any size is rendered without holding them.
+// With --output the document goes to a file replaced whole at the end.
 type eventStream struct {
-	w  io.Writer
-	ew *maillog.EventWriter // set once the input is known to be a log
+	stdout io.Writer
+	path   string               // --output, "" for stdout
+	file   *atomicfile.File     // the pending --output file
+	ew     *maillog.EventWriter // set once the input is known to be a log
+	err    error
 }
 
 func (s *eventStream) start() func(*maillog.Event) error {
-	s.ew = maillog.NewEventWriter(s.w)
+	w := s.stdout
+	if s.path != "" {
+		f, err := atomicfile.Create(s.path)
+		if err != nil {
+			s.err = fmt.Errorf("--output: %v", err)
+			return func(*maillog.Event) error { return s.err }
+		}
+		s.file, w = f, f
+	}
+	s.ew = maillog.NewEventWriter(w)
 	return s.ew.Write
+}
+
+// abort leaves an --output file as it was.
+func (s *eventStream) abort() {
+	if s.file != nil {
+		s.file.Abort()
+	}
 }
 
 // finish ends the document: the report's members follow the events.
@@ -104,11 +128,18 @@ func (s *eventStream) finish(stdio IO, g *globalFlags, rep *report.Report) int {
 		rep.Trace = nil
 	}
 	var buf bytes.Buffer
-	err := report.WriteJSON(&buf, rep)
+	err := s.err
+	if err == nil {
+		err = report.WriteJSON(&buf, rep)
+	}
 	if err == nil {
 		err = s.ew.Finish(buf.Bytes())
 	}
+	if err == nil && s.file != nil {
+		err = s.file.Commit()
+	}
 	if err != nil {
+		s.abort()
 		fmt.Fprintf(stdio.Stderr, "mxray: writing the report: %v\n", err)
 		return report.ExitUnknown
 	}

@@ -251,3 +251,29 @@ func TestExplainOneLogLine(t *testing.T) {
 		t.Errorf("%v", ev)
 	}
 }
+
+// TestExplainLogOutputFile: with --output the streamed JSON document of a
+// log (events, then the report) goes to the file, whole, and nothing to
+// stdout.
+func TestExplainLogOutputFile(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "report", "maillog", "testdata", "postfix-outbound.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "events.json")
+	code, out, stderr := runCLIIn(t, string(b), "explain", "--offline", "--format", "json", "--output", path, "-")
+	if out != "" || stderr != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Events  []map[string]any `json:"events"`
+		Command string           `json:"command"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil || doc.Command != "explain" || len(doc.Events) == 0 {
+		t.Fatalf("document: %v, command %q, %d events\n%.500s", err, doc.Command, len(doc.Events), data)
+	}
+}

@@ -103,7 +103,7 @@ func runSPF(ctx context.Context, stdio IO, args []string) int {
 	var bl chan report.Section
 	if addr.IsValid() {
 		bl = make(chan report.Section, 1)
-		go func() { bl <- blocklistSection(ctx, res, sel, []string{addr.String()}) }()
+		go func() { bl <- check.BlocklistSection(ctx, res, sel, []string{addr.String()}) }()
 	}
 	c := spf.Analyze(ctx, res, domain)
 	sec := rep.Section("spf", "SPF (RFC 7208)")
