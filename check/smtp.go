@@ -425,7 +425,9 @@ func (env *Env) runSubmission(ctx context.Context, locks *IPLocks, res *SMTPResu
 	sec.Add(lookupFailures...)
 	targets = append(targets, flagSubmissionTargets(env.Config.SMTP.Submission)...)
 	if len(targets) == 0 {
-		sec.Add(env.noSubmission(srvEvidence))
+		if len(lookupFailures) == 0 { // "none advertised" only when the lookups said so
+			sec.Add(env.noSubmission(srvEvidence))
+		}
 		return []report.Section{sec}
 	}
 	sessions := env.probeSubmission(ctx, locks, targets)

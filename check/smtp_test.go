@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/mxray/mxray/dnscheck/dane"
 
 	"github.com/mxray/mxray/dnscheck"
@@ -437,5 +438,32 @@ func TestSubmissionGuessedPortRefused(t *testing.T) {
 	}
 	if !maps.Equal(got, want) {
 		t.Errorf("submission.connection-refused: %v, want %v", got, want)
+	}
+}
+
+// TestSubmissionSRVLookupFailed: when the SRV lookups fail, nothing is known
+// about submission: the report says the lookups failed, and does not claim
+// that no service is advertised (nor ask to publish one).
+func TestSubmissionSRVLookupFailed(t *testing.T) {
+	res := dnscheck.NewStaticResolver("example.test. 300 IN MX 0 .")
+	res.Fail("_submissions._tcp.example.test", dns.TypeSRV, dnscheck.StatusServFail)
+	res.Fail("_submission._tcp.example.test", dns.TypeSRV, dnscheck.StatusTimeout)
+	rep, err := Domain(context.Background(), Config{Resolver: res, Only: []string{"smtp"}}, "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(rep.Find("submission.srv-lookup-failed")); n != 2 {
+		t.Errorf("%d submission.srv-lookup-failed findings, want 2", n)
+	}
+	if fs := rep.Find("submission.none"); len(fs) != 0 {
+		t.Errorf("submission.none reported although the lookups failed: %+v", fs)
+	}
+	// The control: answers that say there is no SRV record do give it.
+	rep, err = Domain(context.Background(), Config{Resolver: dnscheck.NewStaticResolver("example.test. 300 IN MX 0 ."), Only: []string{"smtp"}}, "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Find("submission.none")) != 1 {
+		t.Errorf("no submission.none for a domain without SRV records: %+v", rep.Findings())
 	}
 }

@@ -335,8 +335,19 @@ func TestLookupDKIMFindings(t *testing.T) {
 			want: map[string]report.Severity{"dkim.lookup-failed": report.Unknown}, absent: []string{"dkim.selector-missing", "dkim.key"}},
 		{name: "timeout", domain: "keys.example", selectors: []string{"r2048"}, fault: &drop, faultName: "r2048._domainkey.keys.example",
 			want: map[string]report.Severity{"dkim.lookup-failed": report.Unknown}, absent: []string{"dkim.selector-missing", "dkim.key"}},
+		// A guessed selector whose lookup fails is one line of a summary
+		// finding, not a finding of its own; the others still say "none".
 		{name: "guessing with a timeout", domain: "plain.example", fault: &drop, faultName: "google._domainkey.plain.example",
-			want: map[string]report.Severity{"dkim.lookup-failed": report.Unknown, "dkim.none-guessed": report.Info}, absent: []string{"dkim.guessed"}},
+			want:   map[string]report.Severity{"dkim.guessed-lookups-failed": report.Unknown, "dkim.none-guessed": report.Info},
+			absent: []string{"dkim.guessed", "dkim.lookup-failed"}},
+		// Every guess failed: nothing was observed, so no "none of them has
+		// a key" either.
+		{name: "guessing when every lookup fails", domain: "plain.example", fault: &servfail, faultName: "*",
+			want:   map[string]report.Severity{"dkim.guessed-lookups-failed": report.Unknown},
+			absent: []string{"dkim.guessed", "dkim.none-guessed", "dkim.lookup-failed"}},
+		{name: "a given selector whose lookup fails is its own finding", domain: "plain.example", selectors: []string{"google"}, fault: &drop, faultName: "google._domainkey.plain.example",
+			want:   map[string]report.Severity{"dkim.lookup-failed": report.Unknown},
+			absent: []string{"dkim.guessed-lookups-failed"}},
 		{name: "guessing under a wildcard TXT", domain: "wild.example",
 			want:   map[string]report.Severity{"dkim.guessed-not-keys": report.Info, "dkim.none-guessed": report.Info},
 			absent: []string{"dkim.invalid-record", "dkim.guessed"}},
@@ -346,7 +357,10 @@ func TestLookupDKIMFindings(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv.ClearFaults()
-			if tc.fault != nil {
+			switch {
+			case tc.fault != nil && tc.faultName == "*":
+				srv.SetFaultAll(*tc.fault)
+			case tc.fault != nil:
 				srv.SetFault(tc.faultName, dns.TypeTXT, *tc.fault)
 			}
 			defer srv.ClearFaults()

@@ -51,7 +51,10 @@ func (d *Result) Findings() []report.Finding {
 	fs, tally := d.selectorFindings()
 	fs = append(fs, d.ed25519OnlyFindings()...)
 	fs = append(fs, d.notKeyFindings(tally.notKeys)...)
-	if d.Guessed {
+	if len(tally.failedGuesses) > 0 {
+		fs = append(fs, d.guessesFailedFinding(tally.failedGuesses))
+	}
+	if d.Guessed && tally.failed < len(d.Selectors) {
 		fs = append(fs, d.guessedFinding(tally))
 	}
 	return fs
@@ -63,6 +66,7 @@ type selectorTally struct {
 	found, failed int
 	tried         []string   // every selector name looked up, in order
 	notKeys       []Selector // guessed names answered by a TXT that is no key
+	failedGuesses []Selector // guessed names whose lookup failed
 }
 
 // selectorFindings judges each selector in turn: a failed lookup, a given
@@ -73,6 +77,11 @@ func (d *Result) selectorFindings() ([]report.Finding, selectorTally) {
 	for _, s := range d.Selectors {
 		t.tried = append(t.tried, s.Selector)
 		switch {
+		case s.Answer.Failed() && !s.Given:
+			// A guessed name may not exist at all: its failure is one line
+			// of a summary, not a finding of its own.
+			t.failed++
+			t.failedGuesses = append(t.failedGuesses, s)
 		case s.Answer.Failed():
 			t.failed++
 			fs = append(fs, report.Finding{ID: "dkim.lookup-failed", Severity: report.Unknown, Subject: s.Selector,
@@ -146,12 +155,12 @@ func (d *Result) notKeyFindings(notKeys []Selector) []report.Finding {
 // have a record, or that none has, which proves nothing.
 func (d *Result) guessedFinding(t selectorTally) report.Finding {
 	if t.found == 0 {
-		failNote := ""
+		answered := fmt.Sprintf("%d common DKIM selectors", len(d.Selectors))
 		if t.failed > 0 {
-			failNote = fmt.Sprintf(" (%d lookups failed)", t.failed)
+			answered = fmt.Sprintf("the %d common DKIM selectors that could be looked up (%d lookups failed)", len(d.Selectors)-t.failed, t.failed)
 		}
 		return report.Finding{ID: "dkim.none-guessed", Severity: report.Info,
-			Summary:    fmt.Sprintf("none of %d common DKIM selectors has a key at %s%s; this proves nothing: selectors are arbitrary names, give yours with --selector", len(d.Selectors), d.Domain, failNote),
+			Summary:    fmt.Sprintf("none of %s has a key at %s; this proves nothing: selectors are arbitrary names, give yours with --selector", answered, d.Domain),
 			Evidence:   []string{"tried: " + strings.Join(t.tried, ", ")},
 			Cause:      "a DKIM key can only be found by its selector, which appears in the s= tag of the DKIM-Signature header of a signed message",
 			Fix:        "look at the DKIM-Signature header of a message you sent (s= and d=) and run mxray dkim " + d.Domain + " --selector S",
@@ -166,6 +175,23 @@ func (d *Result) guessedFinding(t selectorTally) report.Finding {
 	return report.Finding{ID: "dkim.guessed", Severity: report.Info,
 		Summary:  fmt.Sprintf("%d of %d common selectors tried have a record: %s (other selectors may exist; absence of a guessed selector proves nothing)", t.found, len(d.Selectors), strings.Join(names, ", ")),
 		Evidence: []string{"tried: " + strings.Join(t.tried, ", ")}}
+}
+
+// guessesFailedFinding: lookups of guessed selectors that failed
+// (SERVFAIL, timeout, an untrusted resolver), as one unknown finding: they
+// say nothing about keys that exist, and one line each would bury the
+// report.
+func (d *Result) guessesFailedFinding(failed []Selector) report.Finding {
+	var names, ev []string
+	for _, s := range failed {
+		names = append(names, s.Selector)
+		ev = append(ev, s.Answer.Describe())
+	}
+	return report.Finding{ID: "dkim.guessed-lookups-failed", Severity: report.Unknown,
+		Summary:  fmt.Sprintf("%d of %d common DKIM selectors could not be looked up (%s): whether keys exist under them is not known", len(failed), len(d.Selectors), failed[0].Status),
+		Evidence: append([]string{"failed: " + strings.Join(names, ", ")}, ev[:min(len(ev), 5)]...),
+		Cause:    "the resolver gave no definite answer for these names",
+		Fix:      "retry; if it persists, check the nameservers of " + d.Domain + ", or give your selector with --selector"}
 }
 
 // keyFindings judges one selector that has a record.
