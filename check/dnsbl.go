@@ -69,7 +69,14 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 	targets = nil
 
 	mx, ok := env.MX(ctx)
-	if ok {
+	switch {
+	case ok && mx.Answer.Failed():
+		// The MX lookup failed: the mail hosts and their addresses are not
+		// known, so nothing can be said about their listings.
+		notes = append(notes, report.Finding{ID: "dnsbl.mx-unknown", Severity: report.Unknown, Subject: env.Domain,
+			Summary:  "the MX lookup failed, so the mail hosts were not checked against blocklists",
+			Evidence: []string{mx.Answer.Describe()}})
+	case ok:
 		for _, h := range mx.Hosts {
 			if !h.IPLiteral && h.Name != "" && dnsbl.ValidTarget(h.Name) == nil {
 				addTarget(strings.TrimSuffix(h.Name, "."))
@@ -78,7 +85,7 @@ func runDNSBL(ctx context.Context, env *Env) ([]report.Section, any) {
 		for _, a := range mx.AllAddrs() {
 			addAddr(a, "MX address")
 		}
-	} else {
+	default:
 		// The MX part was skipped (--skip mx), or the deadline came first.
 		f := report.Finding{ID: "dnsbl.no-mx", Severity: report.Info,
 			Summary: "the MX part was skipped, so the mail hosts were not checked against blocklists"}

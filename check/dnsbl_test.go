@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miekg/dns"
 	"github.com/mxray/mxray/dnscheck/dnsbl"
 
 	"github.com/mxray/mxray/dnscheck"
@@ -100,5 +101,26 @@ spam.example.dbl.spamhaus.org.    A 127.0.1.2
 	}
 	if f := rep.Find("dnsbl.no-mx"); len(f) != 1 || f[0].Severity != report.Info {
 		t.Errorf("no-mx note: %+v", f)
+	}
+}
+
+// TestDNSBLPartMXLookupFailed: when the MX lookup fails, the mail hosts
+// were not checked, and the section says so as unknown (it is not a clean
+// result with nothing listed).
+func TestDNSBLPartMXLookupFailed(t *testing.T) {
+	srv := dnstest.Start(t, "example.test. IN SOA ns h 1 3600 600 86400 300\n")
+	srv.SetFault("example.test.", dns.TypeMX, dnstest.Fault{Rcode: dns.RcodeServerFailure})
+	res, err := dnscheck.NewClient([]string{srv.Addr}, dnscheck.Options{AttemptTimeout: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Resolver: res, Only: []string{"mx", "dnsbl"},
+		DNSBL: DNSBLOptions{Selection: dnsbl.Selection{Replace: true, Lists: []string{"bl.example.net:ipv4"}}}}
+	rep, err := Domain(context.Background(), cfg, "example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := rep.Find("dnsbl.mx-unknown"); len(f) != 1 || f[0].Severity != report.Unknown {
+		t.Errorf("dnsbl.mx-unknown: %+v\nall: %+v", f, rep.Findings())
 	}
 }

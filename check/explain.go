@@ -279,7 +279,9 @@ func Reproduce(er message.ExplainedReply, ip netip.Addr) (report.Finding, bool) 
 	default:
 		return report.Finding{}, false
 	}
-	if er.Stage == catalog.StageDATA {
+	if er.Stage == catalog.StageDATA || er.ActionBy == catalog.ActionNobody {
+		// After the content the refusal is about the message; and a
+		// refusal nobody has to act on (greylisting) needs no repeating.
 		return report.Finding{}, false
 	}
 	host := remoteHost(er.RemoteMTA)

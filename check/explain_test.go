@@ -294,4 +294,13 @@ func TestReproduce(t *testing.T) {
 	if _, ok := Reproduce(explainOne(t, "550 5.1.1 <u@example.net>: Recipient address rejected: User unknown"), netip.Addr{}); ok {
 		t.Error("a user-unknown reply does not blame the client IP")
 	}
+	// Greylisting defers the client (reason blocked), but nobody has to
+	// act: the retry goes through. Nothing to reproduce, and no warning.
+	grey := explainOne(t, "450 4.7.1 <u@example.net>: Recipient address rejected: Greylisted, see https://postgrey.schweikert.ch/help/example.net.html")
+	if _, ok := Reproduce(grey, netip.MustParseAddr("192.0.2.9")); ok {
+		t.Error("a greylisting deferral needs no reproducing")
+	}
+	if f := replyFinding(grey); f.Severity != report.Info {
+		t.Errorf("greylisting: severity %v, want info", f.Severity)
+	}
 }

@@ -311,6 +311,8 @@ func groupFinding(g *maillog.Group) report.Finding {
 		f.Fix = "if the refused mail was wanted, change the restriction that refused it; otherwise the client's side must act: " + ex.Fix
 	case g.Actions[maillog.ActionBounced]+g.Actions[maillog.ActionExpired] > 0:
 		f.Severity = report.Failure
+	case ex.ActionBy == catalog.ActionNobody:
+		f.Severity = report.Info // deferred, and retrying is all it takes (greylisting)
 	default:
 		f.Severity = report.Warning // deferred: still being retried
 	}
@@ -338,6 +340,10 @@ func replyFinding(r message.ExplainedReply) report.Finding {
 		sev = report.Info
 	case r.Permanent:
 		sev = report.Failure
+	case r.ActionBy == catalog.ActionNobody:
+		// A temporary refusal nobody has to act on (greylisting, a busy
+		// server): the sending MTA retries; nothing to change.
+		sev = report.Info
 	}
 	var ev []string
 	if r.Reply != "" {

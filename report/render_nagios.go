@@ -190,7 +190,14 @@ func nagiosPerfdata(rep *Report, m Measurements, opt NagiosOptions) []string {
 		perf = append(perf, perfItem("spf_lookups", v, "", "8", "10", "0"))
 	}
 	if ran["dnsbl"] {
-		perf = append(perf, perfItem("dnsbl_listed", fmt.Sprint(m.ListedCount()), "", "", "", "0"))
+		// Zero listings is a measurement only when the lists answered: with
+		// no definite answer, or a list or target unknown and nothing
+		// listed, the value is U (not determined).
+		v := fmt.Sprint(m.ListedCount())
+		if m.ListedCount() == 0 && (len(m.Listings) == 0 || sectionUnknown(rep, "dnsbl")) {
+			v = "U"
+		}
+		perf = append(perf, perfItem("dnsbl_listed", v, "", "", "", "0"))
 	}
 	if ran["smtp"] || ran["submission"] {
 		perf = append(perf, certPerf(rep, m, opt))
@@ -199,6 +206,21 @@ func nagiosPerfdata(rep *Report, m Measurements, opt NagiosOptions) []string {
 			perfItem("smtp_unreachable", fmt.Sprint(down), "", "", "", "0"))
 	}
 	return perf
+}
+
+// sectionUnknown: the section has a finding that could not be observed.
+func sectionUnknown(rep *Report, id string) bool {
+	for _, sec := range rep.Sections {
+		if sec.ID != id {
+			continue
+		}
+		for _, f := range sec.Findings {
+			if f.Severity == Unknown {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // certPerf is the days until the earliest certificate expires, with the

@@ -194,6 +194,7 @@ func TestWriteNagiosUnknownValues(t *testing.T) {
 	r := New("check", "example.com", "test", time.Now())
 	r.Section("spf", "SPF").Add(Finding{ID: "spf.lookup-failed", Severity: Unknown, Summary: "SERVFAIL"})
 	r.Section("smtp", "SMTP").Add(Finding{ID: "smtp.port25-blocked", Severity: Unknown, Summary: "blocked"})
+	r.Section("dnsbl", "Blocklists").Add(Finding{ID: "dnsbl.unknown", Severity: Unknown, Subject: "bl.example", Summary: "SERVFAIL"})
 	r.Finish(time.Now())
 	var buf bytes.Buffer
 	exit, err := WriteNagios(&buf, r, NagiosOptions{})
@@ -201,7 +202,7 @@ func TestWriteNagiosUnknownValues(t *testing.T) {
 		t.Fatal(err)
 	}
 	perf := checkPluginOutput(t, buf.String(), exit)
-	if exit != NagiosUnknown || perf["spf_lookups"][0] != "U" || perf["cert_days"][0] != "U" {
+	if exit != NagiosUnknown || perf["spf_lookups"][0] != "U" || perf["cert_days"][0] != "U" || perf["dnsbl_listed"][0] != "U" {
 		t.Fatalf("exit %d, perfdata %v", exit, perf)
 	}
 }

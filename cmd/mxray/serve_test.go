@@ -88,10 +88,10 @@ func TestServeMatchesCLI(t *testing.T) {
 			func() (*http.Response, error) {
 				return http.Post(hs.URL+"/api/v1/explain", "text/plain", strings.NewReader(reply))
 			}, 0, []string{"explain.blocked", "explain.reproduce"}},
-		{"explain offline", []string{"explain", "--offline", "421 4.7.0 Try again later, closing connection. (EHLO) gmail"}, "",
+		{"explain offline", []string{"explain", "--offline", "550 5.7.1 Client host rejected: cannot find your reverse hostname, [81.0.0.5]"}, "",
 			func() (*http.Response, error) {
-				return http.Post(hs.URL+"/api/v1/explain?offline=1", "text/plain", strings.NewReader("421 4.7.0 Try again later, closing connection. (EHLO) gmail"))
-			}, 0, []string{"explain.blocked", "explain.reproduce"}},
+				return http.Post(hs.URL+"/api/v1/explain?offline=1", "text/plain", strings.NewReader("550 5.7.1 Client host rejected: cannot find your reverse hostname, [81.0.0.5]"))
+			}, 0, []string{"explain.requireptr", "explain.reproduce"}},
 		{"explain log excerpt", []string{"explain", "-"}, parityLog,
 			func() (*http.Response, error) {
 				form := url.Values{"text": {parityLog}}

@@ -5,14 +5,16 @@ import "bytes"
 // SniffSize is how much of the input Sniff wants to see.
 const SniffSize = 64 << 10
 
-// Sniff reports whether the start of an input is a mail log: among its
-// first lines (up to 50), at least one is a line of a known MTA, and the
-// others have log prefixes or are MTA lines too. A message (a header block)
-// or a pasted reply is not a log.
+// Sniff reports whether the start of an input (up to SniffSize) is a mail
+// log: at least one line is a line of a known MTA and the others have log
+// prefixes or are MTA lines too; or it is a system log — nearly every line
+// has a syslog or journal prefix — whose mail lines come later (a whole
+// /var/log/syslog, or unfiltered journalctl output, starts with other
+// programs). A message (a header block) or a pasted reply is not a log.
 func Sniff(head []byte) bool {
 	s := NewScanner(bytes.NewReader(nil), Options{})
 	mail, prefixed, other := 0, 0, 0
-	for n := 0; len(head) > 0 && n < 50; {
+	for n := 0; len(head) > 0; {
 		line := head
 		if i := bytes.IndexByte(head, '\n'); i >= 0 {
 			line, head = head[:i], head[i+1:]
@@ -42,7 +44,11 @@ func Sniff(head []byte) bool {
 			other++
 		}
 	}
-	return mail > 0 && other <= prefixed+mail/2
+	if mail > 0 && other <= prefixed+mail/2 {
+		return true
+	}
+	lines := prefixed + other
+	return lines >= 5 && prefixed*10 >= lines*9
 }
 
 // classify counts a prefixed line as an MTA line when its program is one.

@@ -60,9 +60,15 @@ func Compare(prev *State, rep *report.Report, now time.Time) ([]Change, *State) 
 	return changes, next
 }
 
-// unobservedScopes are the scopes of this run's unknown findings, and
-// every section of the previous state that this run does not have (a part
-// skipped, or one that could not run at all).
+// unobservedScopes are the sections with an unknown finding in this run,
+// and every section of the previous state that this run does not have (a
+// part skipped, or one that could not run at all). A whole section, not
+// only the unknown finding's subject: a failed lookup is often about
+// something else than the finding it hides (a blocklist that did not
+// answer is named by the list, its listing by the address), so a finding
+// of that section that is gone may be gone only from sight. Its clearing
+// waits for a run in which the section is fully observed; what appears,
+// worsens or improves is still reported at once.
 func unobservedScopes(prev *State, rep *report.Report) map[scope]bool {
 	out := map[scope]bool{}
 	ran := map[string]bool{}
@@ -70,7 +76,7 @@ func unobservedScopes(prev *State, rep *report.Report) map[scope]bool {
 		ran[s.ID] = true
 		for _, f := range s.Findings {
 			if f.Severity == report.Unknown {
-				out[scope{s.ID, f.Subject}] = true
+				out[scope{s.ID, ""}] = true
 			}
 		}
 	}

@@ -356,3 +356,33 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+// A listing is named by the address, a list that did not answer by the
+// list: the list's unknown finding must still keep the listing from being
+// reported as cleared (and then as appeared again on the next run).
+func TestUnknownListKeepsTheListing(t *testing.T) {
+	listed := reportOf(t0,
+		f{"dnsbl", "dnsbl.listed", "192.0.2.1", report.Failure, "listed on bl.example"},
+		f{"dnsbl", "dnsbl.not-listed", "192.0.2.2", report.OK, ""})
+	_, st := run(t, nil, listed)
+	blind := reportOf(t0.Add(time.Hour),
+		f{"dnsbl", "dnsbl.unknown", "bl.example", report.Unknown, "SERVFAIL"},
+		f{"dnsbl", "dnsbl.not-listed", "192.0.2.2", report.OK, ""})
+	out, during := run(t, st, blind)
+	if out != "" {
+		t.Fatalf("the run in which the list did not answer printed:\n%s", out)
+	}
+	out, _ = run(t, during, reportOf(t0.Add(2*time.Hour),
+		f{"dnsbl", "dnsbl.listed", "192.0.2.1", report.Failure, "listed on bl.example"},
+		f{"dnsbl", "dnsbl.not-listed", "192.0.2.2", report.OK, ""}))
+	if out != "" {
+		t.Fatalf("the listing came back as a change:\n%s", out)
+	}
+	// Once the section is fully observed, a listing that is gone is cleared.
+	out, _ = run(t, during, reportOf(t0.Add(3*time.Hour),
+		f{"dnsbl", "dnsbl.not-listed", "192.0.2.1", report.OK, ""},
+		f{"dnsbl", "dnsbl.not-listed", "192.0.2.2", report.OK, ""}))
+	if !strings.Contains(out, "cleared") {
+		t.Fatalf("a listing gone in a fully observed run was not reported cleared:\n%s", out)
+	}
+}
