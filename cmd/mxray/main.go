@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -70,7 +71,54 @@ func run(ctx context.Context, stdio IO, args []string) int {
 		fmt.Fprintf(stdio.Stderr, "mxray: unknown command %q (try 'mxray --help')\n", args[0])
 		return report.ExitUsage
 	}
+	if nagiosRequested(args[1:]) {
+		return runAsPlugin(ctx, stdio, c, args)
+	}
 	return c.run(ctx, stdio, args[1:])
+}
+
+// nagiosRequested: the arguments ask for --format nagios.
+func nagiosRequested(args []string) bool {
+	for i, a := range args {
+		if a == "--format=nagios" || (a == "--format" && i+1 < len(args) && args[i+1] == "nagios") {
+			return true
+		}
+	}
+	return false
+}
+
+// runAsPlugin runs a command whose output a monitoring system reads as a
+// plugin's. The Monitoring Plugins guidelines want every outcome on
+// standard output with exit codes 0-3: a usage error, or an error before
+// any report (no resolver), becomes "MXRAY CMD UNKNOWN - <error>" with exit
+// 3 instead of a line on stderr and exit 64, which Nagios and Icinga show
+// as "out of bounds".
+func runAsPlugin(ctx context.Context, stdio IO, c command, args []string) int {
+	var errBuf bytes.Buffer
+	out := &countingWriter{w: stdio.Stdout}
+	code := c.run(ctx, IO{Stdin: stdio.Stdin, Stdout: out, Stderr: io.MultiWriter(stdio.Stderr, &errBuf), Env: stdio.Env}, args[1:])
+	if code == report.ExitUsage || (out.n == 0 && code != report.ExitOK) {
+		msg, _, _ := strings.Cut(strings.TrimSpace(errBuf.String()), "\n")
+		msg = strings.TrimPrefix(msg, "mxray "+c.name+": ")
+		if msg == "" {
+			msg = "no report was made"
+		}
+		fmt.Fprintf(stdio.Stdout, "MXRAY %s UNKNOWN - %s\n", strings.ToUpper(c.name), strings.ReplaceAll(msg, "|", "/"))
+		return report.ExitUnknown
+	}
+	return code
+}
+
+// countingWriter counts what is written through it.
+type countingWriter struct {
+	w io.Writer
+	n int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += n
+	return n, err
 }
 
 func usage(w io.Writer) {

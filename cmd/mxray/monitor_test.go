@@ -146,8 +146,32 @@ func TestMonitoringUsageErrors(t *testing.T) {
 		{[]string{"check", "example.com", "--state", newer}, "newer mxray"},
 	} {
 		code, _, stderr := runCLI(t, tt.args...)
-		if code != report.ExitUsage || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
-			t.Errorf("%q: exit %d, stderr %q; want a one-line error with %q", tt.args, code, stderr, tt.want)
+		want := report.ExitUsage
+		if nagiosRequested(tt.args) {
+			want = report.ExitUnknown // a plugin's usage error (TestNagiosUsageErrors)
 		}
+		if code != want || !strings.Contains(stderr, tt.want) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%q: exit %d, stderr %q; want exit %d and a one-line error with %q", tt.args, code, stderr, want, tt.want)
+		}
+	}
+}
+
+// TestNagiosUsageErrors: a plugin answers on stdout with 0-3 whatever goes
+// wrong (Monitoring Plugins guidelines): a bad argument is UNKNOWN, exit 3,
+// with the reason, not exit 64 and a line on stderr that Nagios never shows.
+func TestNagiosUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"check", "bad..domain", "--format", "nagios"},
+		{"check", "example.test", "--format=nagios", "--bogus"},
+		{"check", "example.test", "--format", "nagios", "-w", "abc"},
+	} {
+		code, out, _ := runCLI(t, args...)
+		if code != report.ExitUnknown || !strings.HasPrefix(out, "MXRAY CHECK UNKNOWN - ") || strings.Count(out, "\n") != 1 {
+			t.Errorf("%q: exit %d, stdout %q; want one UNKNOWN line and exit 3", args, code, out)
+		}
+	}
+	// Without --format nagios a usage error stays a usage error.
+	if code, _, _ := runCLI(t, "check", "bad..domain"); code != report.ExitUsage {
+		t.Errorf("plain usage error: exit %d", code)
 	}
 }
