@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -28,6 +30,10 @@ type globalFlags struct {
 	// earliest certificate expires.
 	warning, critical string
 	nagios            report.NagiosOptions
+	// formats, when set, are the only formats the command writes: a
+	// command that checks no host or domain (explain) has nothing for a
+	// monitoring system to read.
+	formats []string
 }
 
 func addGlobalFlags(fs *pflag.FlagSet) *globalFlags {
@@ -44,10 +50,12 @@ func addGlobalFlags(fs *pflag.FlagSet) *globalFlags {
 }
 
 func (g *globalFlags) validate() error {
-	switch g.format {
-	case "text", "json", "nagios", "prometheus":
-	default:
-		return fmt.Errorf("--format %q: want text, json, nagios or prometheus", g.format)
+	formats := g.formats
+	if formats == nil {
+		formats = []string{"text", "json", "nagios", "prometheus"}
+	}
+	if !slices.Contains(formats, g.format) {
+		return fmt.Errorf("--format %q: want %s", g.format, strings.Join(formats, ", "))
 	}
 	if err := g.validateThresholds(); err != nil {
 		return err

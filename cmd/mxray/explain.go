@@ -34,6 +34,7 @@ func runExplain(ctx context.Context, stdio IO, args []string) int {
 			"SPF/DKIM/DMARC failure (the sender domain's SPF and DMARC now), a missing PTR (reverse DNS now); the\n"+
 			"headline then says what is true now.")
 	g := addGlobalFlags(fs)
+	g.formats = []string{"text", "json"} // a reply or a log is no host for a monitoring system to watch
 	offline := fs.Bool("offline", false, "do not run the live follow-up checks (no DNS queries): read the text alone")
 	stageFlag := fs.String("stage", "", "the SMTP stage the reply answered, when the text does not say: connect, ehlo, starttls, auth, mail, rcpt, data")
 	senderFlag := fs.String("sender", "", "the sender address of the bounced message, for the SPF/DMARC follow-up (default: the bounce's recipient)")

@@ -36,6 +36,7 @@ func TestUsageErrors(t *testing.T) {
 		{"check", "example.com", "--sender", "bob@exa mple.com"},
 		{"check", "example.com", "--sender", "nobody"},
 		{"check", "example.com", "--no-such-flag"},
+		{"explain", "--offline", "--format", "prometheus", "550 5.1.1 User unknown"}, // no host to watch
 	} {
 		code, _, stderr := runCLI(t, args...)
 		if code != report.ExitUsage {
