@@ -247,8 +247,13 @@ func topList(c *Counter, n int) string {
 		parts[i] = fmt.Sprintf("%s (%d)", x.Value, x.N)
 	}
 	s := strings.Join(parts, ", ")
-	if more := c.Len() - len(top); more > 0 || c.Other > 0 {
-		s += fmt.Sprintf(" and %d more", more+c.Other)
+	// Other counts events whose value was not kept (the counter is full),
+	// not distinct values: it is said apart.
+	if more := c.Len() - len(top); more > 0 {
+		s += fmt.Sprintf(" and %d more", more)
+	}
+	if c.Other > 0 {
+		s += fmt.Sprintf(" (and %d events with values not kept)", c.Other)
 	}
 	return s
 }

@@ -73,7 +73,7 @@ func TestFixtures(t *testing.T) {
 		{"postfix-outbound.log", 27, []wantEvent{
 			{Outbound, ActionBounced, "bob@example.net", "alice@example.org", "mx1.example.net", "192.0.2.25", catalog.StageRCPT, 550, "5.1.1"},
 			{Outbound, ActionBounced, "dave@example.com", "alice@example.org", "mx.example.com", "198.51.100.7", catalog.StageRCPT, 554, "5.7.1"},
-			{Outbound, ActionDeferred, "erin@example.info", "news@example.org", "", "", catalog.StageConnect, 0, "4.4.1"},
+			{Outbound, ActionDeferred, "erin@example.info", "news@example.org", "mx.example.info", "192.0.2.80", catalog.StageConnect, 0, "4.4.1"}, // relay=none: named by the status text
 			{Outbound, ActionDeferred, "frank@example.edu", "", "mx.example.edu", "192.0.2.99", catalog.StageRCPT, 450, "4.7.1"},
 			{Outbound, ActionDeferred, "gina@example.biz", "", "mx.example.biz", "198.51.100.30", catalog.StageSTARTTLS, 0, "4.7.5"},
 			{Outbound, ActionDeferred, "hank@example.coop", "", "mx.example.coop", "192.0.2.61", catalog.StageConnect, 0, "4.4.2"},
@@ -196,5 +196,27 @@ func TestHarnessLog(t *testing.T) {
 	}
 	if stages[catalog.StageRCPT] == 0 || stages[catalog.StageConnect] == 0 || stages[catalog.StageEHLO] == 0 {
 		t.Errorf("stages %v", stages)
+	}
+}
+
+// TestStatusTextNamesTheHost: with relay=none (no connection was made) the
+// status text is the only place that names the remote host; a lost
+// connection names it too.
+func TestStatusTextNamesTheHost(t *testing.T) {
+	log := "Dec  4 10:00:01 mx1 postfix/smtp[123]: 1A2B3C4D5E: to=<u@example.info>, relay=none, delay=300, delays=0/0/300/0, dsn=4.4.1, status=deferred (connect to mx.example.info[192.0.2.80]:25: Connection timed out)\n" +
+		"Dec  4 10:00:02 mx1 postfix/smtp[124]: 2B3C4D5E6F: to=<v@example.coop>, relay=none, delay=1, delays=0/0/1/0, dsn=4.4.2, status=deferred (lost connection with mx.example.coop[192.0.2.81] while receiving the initial server greeting)\n"
+	s := NewScanner(strings.NewReader(log), Options{Now: func() time.Time { return fixtureNow }})
+	var evs []*Event
+	if err := s.Scan(func(ev *Event) error { evs = append(evs, ev); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]string{{"mx.example.info", "192.0.2.80"}, {"mx.example.coop", "192.0.2.81"}}
+	if len(evs) != len(want) {
+		t.Fatalf("%d events, want %d", len(evs), len(want))
+	}
+	for i, ev := range evs {
+		if ev.RemoteHost != want[i][0] || ev.RemoteIP != want[i][1] {
+			t.Errorf("event %d: remote %q [%q], want %q [%q]", i, ev.RemoteHost, ev.RemoteIP, want[i][0], want[i][1])
+		}
 	}
 }

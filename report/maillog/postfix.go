@@ -221,9 +221,14 @@ func postfixStatusText(p *parsed, text string) {
 		p.stage = catalog.StageConnect
 		p.code, p.enhanced = leadingCodes(p.text)
 	case strings.HasPrefix(text, "connect to "):
+		// "connect to mx.example[192.0.2.1]:25: Connection timed out":
+		// relay=none, so the host is named only here.
 		p.text, p.stage = text, catalog.StageConnect
+		postfixTextHost(p, text[len("connect to "):], ":")
 	case strings.HasPrefix(text, "lost connection with "), strings.HasPrefix(text, "conversation with "):
 		p.text = text
+		_, rest, _ := strings.Cut(text, " with ")
+		postfixTextHost(p, rest, " ")
 		if j := strings.Index(text, " while "); j >= 0 {
 			p.stage = postfixWhileStage(text[j+len(" while "):])
 		}
@@ -233,6 +238,24 @@ func postfixStatusText(p *parsed, text string) {
 		p.text = text
 		p.code, p.enhanced = leadingCodes(text)
 	}
+}
+
+// postfixTextHost takes the remote host from "host[ip]" at the start of
+// s, up to the first sep after the closing bracket, when the status line's
+// relay= did not name it.
+func postfixTextHost(p *parsed, s, sep string) {
+	if p.remoteHost != "" {
+		return
+	}
+	end := strings.IndexByte(s, ']')
+	if end < 0 || !strings.Contains(s[:end], "[") {
+		return
+	}
+	host := s[:end+1]
+	if rest := s[end+1:]; sep != "" && !strings.HasPrefix(rest, sep) && rest != "" {
+		return
+	}
+	p.remoteHost, p.remoteIP = splitClient([]byte(host))
 }
 
 // commandStage reads "RCPT TO command)" and the like.
