@@ -142,6 +142,10 @@ func dkimFact(res *Result) fact {
 // signatureFact: a valid signature (go-msgauth refuses RSA keys under 1024
 // bits, RFC 8301 §3.2, so a valid one has a long enough key).
 func signatureFact(v *dkim.Verification) fact {
+	if v.Err != "" { // the verification could not run: nothing was observed about the signatures
+		return fact{status: report.ReqUnknown, summary: "the message's DKIM signatures could not be verified: " + v.Err,
+			findings: []string{"dkim.message-unreadable"}}
+	}
 	if p := v.Passing(); len(p) > 0 {
 		return fact{status: report.ReqPass, summary: "the message has a valid DKIM signature: " + p[0].Describe(),
 			findings: []string{"dkim.signature-pass"}}
