@@ -4,6 +4,7 @@ package preflight
 
 import (
 	"bytes"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -45,5 +46,38 @@ func TestPreflightHeaderOnlyMessage(t *testing.T) {
 				t.Errorf("%s %s: %s (%s)", p, id, q.Status, q.Summary)
 			}
 		}
+	}
+}
+
+// TestGmailEitherNeverClaimsAnUncheckedFail: below 5,000 a day Gmail asks
+// for SPF or DKIM. With SPF failing and DKIM never checked (no message, no
+// selector), "neither passes" is not known: the row is unknown, not fail.
+// With DKIM checked and failing too, it fails.
+func TestGmailEitherNeverClaimsAnUncheckedFail(t *testing.T) {
+	w := newWorld(t)
+	opt := w.goodOptions(t)
+	opt.IPs = []netip.Addr{netip.MustParseAddr("81.2.69.20")} // outside SPF
+	opt.Message, opt.Recipients, opt.Volume = nil, nil, 100
+	r := rows(w.run(t, opt))
+	if q := r["spf"]["gmail"]; q.Status != report.ReqUnknown || !q.Applies || strings.Contains(q.Note, "neither passes") {
+		t.Errorf("gmail spf with dkim unchecked: %s (%s; note %q)", q.Status, q.Summary, q.Note)
+	}
+	if q := r["dkim"]["gmail"]; q.Status != report.ReqManual {
+		t.Errorf("gmail dkim unchecked: %s (%s)", q.Status, q.Summary)
+	}
+	// DKIM checked and failing (a 512-bit key): both fail, so the rule does.
+	opt.Selectors = []string{"short"}
+	r = rows(w.run(t, opt))
+	if q := r["spf"]["gmail"]; q.Status != report.ReqFail || !strings.Contains(q.Note, "neither passes") || q.Reply == nil || q.Reply.Enhanced != "5.7.26" {
+		t.Errorf("gmail spf with dkim failing: %s (%s; note %q; reply %v)", q.Status, q.Summary, q.Note, q.Reply)
+	}
+	// DKIM passing: SPF is not required of this sender.
+	opt.Selectors = []string{"s1"}
+	r = rows(w.run(t, opt))
+	if q := r["spf"]["gmail"]; q.Applies || q.Status != report.ReqFail {
+		t.Errorf("gmail spf with dkim passing: applies %v, %s", q.Applies, q.Status)
+	}
+	if q := r["dkim"]["gmail"]; !q.Applies || q.Status != report.ReqPass || strings.Contains(q.Note, "neither") {
+		t.Errorf("gmail dkim passing: applies %v, %s, note %q", q.Applies, q.Status, q.Note)
 	}
 }

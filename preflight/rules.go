@@ -52,16 +52,17 @@ func evaluate(res *Result, opt Options) []report.Requirement {
 	var out []report.Requirement
 	for _, p := range provider.All {
 		for _, id := range RequirementIDs {
-			applies, note, variant := applicability(p.ID, id, res, f)
+			ru := applicability(p.ID, id, res, f)
 			x := f[id]
-			if p.ID == provider.Microsoft && id == "ptr" {
-				x = ptrFact(res, netip.Addr.Is6) // Microsoft documents reverse DNS for IPv6 senders
+			if ru.fact != nil {
+				x = *ru.fact
 			}
+			variant := ru.variant
 			if variant == "" {
 				variant = x.variant
 			}
 			q := report.Requirement{Provider: string(p.ID), ProviderName: p.Name, ID: id, Status: x.status,
-				Applies: applies, Summary: x.summary, Note: note, Findings: x.findings, References: references(p.ID, id)}
+				Applies: ru.applies, Summary: x.summary, Note: ru.note, Findings: x.findings, References: references(p.ID, id)}
 			if x.status == report.ReqFail || x.status == report.ReqUnknown || x.status == report.ReqManual {
 				q.Reply = replyFor(p.ID, id, variant, res.From.Domain, orFirstIP(x.ip, res))
 			}
