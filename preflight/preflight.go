@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,7 +93,12 @@ type Options struct {
 
 // Result is a preflight's typed result, with its report.
 type Result struct {
-	From           recipients.Address   `json:"from"`
+	// From is the RFC5322.From the receivers judge: the message's own From
+	// when a message is given, else Options.From.
+	From recipients.Address `json:"from"`
+	// GivenFrom is Options.From when the message's From is in another
+	// domain (a failure of the message-format row); "" when they agree.
+	GivenFrom      string               `json:"given_from,omitempty"`
 	MailFrom       string               `json:"mail_from"` // "" for the null reverse-path
 	SPFDomain      string               `json:"spf_domain"`
 	IPs            []IPResult           `json:"ips"`
@@ -188,7 +194,21 @@ func prepare(opt Options) (*Result, *msgcheck.Result, error) {
 		return nil, nil, err
 	}
 	res.Message = msg
+	res.judgeHeaderFrom(msg)
 	return res, msg, nil
+}
+
+// judgeHeaderFrom makes the message's own From the one judged: receivers
+// evaluate DMARC, alignment and impersonation on the RFC5322.From of the
+// message they get (RFC 7489 §3.1, RFC 9989), not on what the sender
+// believes it is. A From in another domain than Options.From is kept as
+// GivenFrom, and fails the message-format row.
+func (res *Result) judgeHeaderFrom(msg *msgcheck.Result) {
+	if msg.FromDomain == "" || msg.FromDomain == res.From.Domain {
+		return
+	}
+	res.GivenFrom = res.From.String()
+	res.From = recipients.Address{Local: msg.From[:strings.LastIndexByte(msg.From, '@')], Domain: msg.FromDomain}
 }
 
 // checkRecipients reads the list and looks its domains up.

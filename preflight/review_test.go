@@ -81,3 +81,36 @@ func TestGmailEitherNeverClaimsAnUncheckedFail(t *testing.T) {
 		t.Errorf("gmail dkim passing: applies %v, %s, note %q", q.Applies, q.Status, q.Note)
 	}
 }
+
+// TestMessageFromIsJudged: receivers judge the message's own From. A
+// message whose From is in another domain than --from is judged for that
+// domain (DMARC, alignment), and the mismatch fails message-format.
+func TestMessageFromIsJudged(t *testing.T) {
+	w := newWorld(t)
+	opt := w.goodOptions(t)
+	opt.Recipients = nil
+	opt.Message = w.sign(t, strings.Replace(campaign(t), "From: News <news@example.com>", "From: News <news@esp.example.net>", 1),
+		"example.com", "s1", worldSigned)
+	res := w.run(t, opt)
+	if res.From.String() != "news@esp.example.net" || res.GivenFrom != "news@example.com" || res.DMARC.Domain != "esp.example.net" {
+		t.Fatalf("judged From %s (given %q), DMARC for %s", res.From, res.GivenFrom, res.DMARC.Domain)
+	}
+	r := rows(res)
+	for _, id := range []string{"dmarc", "alignment", "message-format"} {
+		if q := r[id]["gmail"]; q.Status != report.ReqFail {
+			t.Errorf("%s: %s (%s), want fail", id, q.Status, q.Summary)
+		}
+	}
+	if q := r["message-format"]["gmail"]; !strings.Contains(q.Summary, "--from news@example.com") {
+		t.Errorf("message-format does not name the mismatch: %s", q.Summary)
+	}
+	if fs := res.Report.Find("message.from-mismatch"); len(fs) != 1 || fs[0].Severity != report.Failure {
+		t.Errorf("mismatch finding: %+v", fs)
+	}
+	// The same domain with another local part is no mismatch.
+	opt.Message = w.sign(t, strings.Replace(campaign(t), "news@example.com", "offers@example.com", 1), "example.com", "s1", worldSigned)
+	res = w.run(t, opt)
+	if res.GivenFrom != "" || len(res.Report.Find("message.from-mismatch")) > 0 || rows(res)["message-format"]["gmail"].Status != report.ReqPass {
+		t.Errorf("same domain: given %q, %+v", res.GivenFrom, rows(res)["message-format"]["gmail"])
+	}
+}

@@ -315,24 +315,46 @@ func oneClickFact(res *Result) fact {
 	return fact{status: st, summary: fd.Summary, findings: []string{fd.ID}}
 }
 
+// formatFact: RFC 5322 §3.6 form, no provider's own domain in From, and
+// the From the sender meant (--from).
 func formatFact(res *Result) fact {
 	m := res.Message
 	if m == nil {
 		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform)"}
 	}
-	if len(m.Form) > 0 {
-		var ps []string
-		for _, p := range m.Form {
-			ps = append(ps, p.Detail)
+	var ps, ids []string
+	variant := ""
+	for _, p := range m.Form {
+		ps = append(ps, p.Detail)
+		ids = append(ids, "message.field-"+p.Kind)
+		if variant == "" {
+			variant = p.Field + "-" + p.Kind
 		}
-		return fact{status: report.ReqFail, summary: strings.Join(ps, "; "), variant: m.Form[0].Field + "-" + m.Form[0].Kind,
-			findings: []string{"message.field-" + m.Form[0].Kind}}
 	}
 	if m.Impersonates != "" {
-		return fact{status: report.ReqFail, summary: "From uses " + m.FromDomain + ", a mailbox provider's own domain",
-			findings: []string{"message.from-provider-domain"}}
+		ps = append(ps, "From uses "+m.FromDomain+", a mailbox provider's own domain")
+		ids = append(ids, "message.from-provider-domain")
+		if variant == "" {
+			variant = "impersonation"
+		}
+	}
+	if res.GivenFrom != "" {
+		ps = append(ps, fromMismatch(res))
+		ids = append(ids, "message.from-mismatch")
+		if variant == "" {
+			variant = "from-mismatch"
+		}
+	}
+	if len(ps) > 0 {
+		return fact{status: report.ReqFail, summary: strings.Join(ps, "; "), variant: variant, findings: ids}
 	}
 	return fact{status: report.ReqPass, summary: "RFC 5322 form: one From, a Date, a valid Message-ID, no duplicated fields", findings: []string{"message.form-ok"}}
+}
+
+// fromMismatch says that the message's From is not the --from given.
+func fromMismatch(res *Result) string {
+	return "the message's From " + res.From.String() + " is not in the domain of --from " + res.GivenFrom +
+		": receivers judge the message's From, so DMARC, alignment and impersonation are judged for " + res.From.Domain
 }
 
 func blocklistFact(res *Result) fact {

@@ -27,7 +27,7 @@ func (res *Result) buildReport(cfg Config, started time.Time) *report.Report {
 			Findings: append(res.DMARC.Findings(), res.alignmentFindings()...), Detail: res.DMARC})
 	if res.Message != nil {
 		rep.Sections = append(rep.Sections, report.Section{ID: "message", Title: "The message (RFC 5322, RFC 8058)",
-			Findings: append(res.Message.Findings(res.DKIM), res.sizeFindings()...), Detail: res.Message})
+			Findings: append(append(res.Message.Findings(res.DKIM), res.fromFindings()...), res.sizeFindings()...), Detail: res.Message})
 	}
 	if res.Recipients != nil {
 		rep.Sections = append(rep.Sections, report.Section{ID: "recipients", Title: "Recipients and their domains",
@@ -64,6 +64,18 @@ func keepObservedFindings(rep *report.Report) {
 		}
 		rep.Requirements[i].Findings = ids
 	}
+}
+
+// fromFindings: the message's From against --from.
+func (res *Result) fromFindings() []report.Finding {
+	if res.GivenFrom == "" {
+		return nil
+	}
+	return []report.Finding{{ID: "message.from-mismatch", Severity: report.Failure, Subject: res.From.Domain,
+		Summary:    fromMismatch(res),
+		Cause:      "the sending platform puts another From in the message than the one you meant (a default sender, an old template)",
+		Fix:        "set the From of the campaign to an address in " + res.GivenFrom[strings.LastIndexByte(res.GivenFrom, '@')+1:] + " in the platform, or give --from " + res.From.String() + " if that is the From you mean",
+		References: []string{"RFC 5322 §3.6.2", "RFC 7489 §3.1"}}}
 }
 
 // dkimDetail is the DKIM section's typed result.
