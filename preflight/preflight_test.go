@@ -169,7 +169,7 @@ func TestPreflightFailsOneRowAtATime(t *testing.T) {
 			o.MailFrom = "bounce@esp.example.net"
 			o.Message = w.sign(t, campaign(t), "esp.example.net", "esp", worldSigned)
 		}},
-		{name: "generic PTR", row: "ptr", status: report.ReqFail, edit: ip("81.2.69.8")},
+		{name: "PTR name does not resolve back", row: "ptr", status: report.ReqFail, edit: ip("81.2.69.11")},
 		{name: "no PTR", row: "ptr", status: report.ReqFail, edit: ip("81.2.69.9")},
 		{name: "no PTR for IPv6 (Microsoft too)", row: "ptr", status: report.ReqFail, edit: ip("2a00:1450:4001:82a::9")},
 		{name: "listed IP", row: "blocklists", status: report.ReqFail, edit: ip("81.2.69.10")},

@@ -5,6 +5,7 @@ package preflight
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -112,5 +113,26 @@ func TestMessageFromIsJudged(t *testing.T) {
 	res = w.run(t, opt)
 	if res.GivenFrom != "" || len(res.Report.Find("message.from-mismatch")) > 0 || rows(res)["message-format"]["gmail"].Status != report.ReqPass {
 		t.Errorf("same domain: given %q, %+v", res.GivenFrom, rows(res)["message-format"]["gmail"])
+	}
+}
+
+// TestGenericPTRIsEvidenceOnly: the providers ask for a PTR that resolves
+// back; a generic name that does is a warning in the evidence, and the
+// ptr row passes.
+func TestGenericPTRIsEvidenceOnly(t *testing.T) {
+	w := newWorld(t)
+	opt := w.goodOptions(t)
+	opt.IPs = []netip.Addr{netip.MustParseAddr("81.2.69.8")} // 8-69-2-81.dyn.isp.example.net, forward-confirmed
+	res := w.run(t, opt)
+	for p, q := range rows(res)["ptr"] {
+		if q.Status != report.ReqPass {
+			t.Errorf("%s ptr: %s (%s)", p, q.Status, q.Summary)
+		}
+	}
+	if fs := res.Report.Find("ptr.generic"); len(fs) != 1 || fs[0].Severity != report.Warning {
+		t.Errorf("ptr.generic evidence: %+v", fs)
+	}
+	if q := rows(res)["ptr"]["gmail"]; !slices.Contains(q.Findings, "ptr.generic") {
+		t.Errorf("the row does not point at the evidence: %v", q.Findings)
 	}
 }

@@ -263,18 +263,20 @@ func ptrFact(res *Result, want func(netip.Addr) bool) fact {
 	switch {
 	case len(bad) > 0:
 		return fact{status: report.ReqFail, summary: strings.Join(bad, "; "), ip: first,
-			findings: []string{"ptr.missing", "ptr.not-confirmed", "ptr.generic", "ptr.invalid-name"}}
+			findings: []string{"ptr.missing", "ptr.not-confirmed", "ptr.invalid-name"}}
 	case len(unknown) > 0:
 		return fact{status: report.ReqUnknown, summary: strings.Join(unknown, "; "), ip: first, findings: []string{"ptr.lookup-failed"}}
 	case judged == 0:
 		return fact{status: report.ReqPass, summary: "no IPv6 sending IP"}
 	}
-	return fact{status: report.ReqPass, summary: "every sending IP has forward-confirmed reverse DNS with a non-generic name", findings: []string{"ptr.ok"}}
+	return fact{status: report.ReqPass, summary: "every sending IP has forward-confirmed reverse DNS", findings: []string{"ptr.ok", "ptr.generic"}}
 }
 
-// ptrStatus judges one IP: a PTR, forward-confirmed, not a generic
-// access-line name (receivers and the Spamhaus PBL treat those as hosts
-// that should not send directly).
+// ptrStatus judges one IP as the providers' rules ask: a PTR whose name
+// resolves back to the IP (bulk-sender-requirements.md: Gmail "the sending
+// IP has a PTR name, and that name resolves back", Yahoo "valid forward and
+// reverse DNS"). A generic access-line name is in none of those rules: it
+// stays evidence (ptr.generic, a warning), never a failed row.
 func ptrStatus(ip IPResult) (report.RequirementStatus, string) {
 	p := ip.PTR
 	switch {
@@ -291,11 +293,6 @@ func ptrStatus(ip IPResult) (report.RequirementStatus, string) {
 			}
 		}
 		return report.ReqFail, "the PTR name " + p.Names[0].Name + " does not resolve back to the IP"
-	}
-	for _, n := range p.Names {
-		if n.Name == name && n.Generic != "" {
-			return report.ReqFail, "the PTR name " + name + " looks generic: " + n.Generic
-		}
 	}
 	return report.ReqPass, ""
 }
