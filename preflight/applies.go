@@ -11,8 +11,10 @@ package preflight
 //   - Yahoo, all senders: SPF or DKIM, valid forward and reverse DNS, RFC
 //     5321/5322 compliance, spam rate below 0.3%. Bulk senders (no number
 //     given: assumed): SPF and DKIM, DMARC p=none at least and passing,
-//     one-click unsubscribe. A Spamhaus listing is a documented permanent
-//     error.
+//     a working List-Unsubscribe with one-click support (the RFC 8058 POST
+//     "highly recommended", mailto: "acceptable"). A Spamhaus listing of a
+//     sending IP is a documented permanent error (553 5.7.1 [BL21]); other
+//     lists are evidence only.
 //   - Microsoft, more than 5,000 a day to its consumer addresses: SPF, DKIM,
 //     DMARC p=none at least, aligned with SPF or DKIM. Reverse DNS is
 //     documented for IPv6 senders; valid From, unsubscribe links and list
@@ -42,7 +44,7 @@ func applicability(p provider.ID, id string, res *Result, f facts) rule {
 	case provider.Gmail:
 		return gmailApplies(id, res.Volume, f)
 	case provider.Yahoo:
-		return yahooApplies(id)
+		return yahooApplies(id, res, f)
 	case provider.Microsoft:
 		return microsoftApplies(id, res)
 	}
@@ -105,14 +107,19 @@ func notJudged(st report.RequirementStatus) string {
 	return "could not be checked"
 }
 
-func yahooApplies(id string) rule {
+func yahooApplies(id string, res *Result, f facts) rule {
 	switch id {
-	case "spf", "dkim", "dmarc", "alignment", "one-click-unsubscribe":
+	case "spf", "dkim", "dmarc", "alignment":
 		return rule{applies: true, note: "bulk senders (Yahoo names no volume, so these apply)"}
+	case "one-click-unsubscribe":
+		x := yahooUnsubscribeFact(res, f[id])
+		return rule{applies: true, fact: &x,
+			note: "bulk senders (Yahoo names no volume, so this applies): a working List-Unsubscribe; RFC 8058 one-click POST highly recommended, mailto: acceptable"}
 	case "ptr", "message-format", "spam-rate":
 		return rule{applies: true, note: "all senders"}
 	case "blocklists":
-		return rule{applies: true, note: "all senders: Yahoo refuses IPs listed by Spamhaus (553/554)"}
+		x := spamhausFact(res)
+		return rule{applies: true, fact: &x, note: "all senders: Yahoo refuses connections from IPs that Spamhaus lists (553 5.7.1 [BL21]–[BL23]); other lists are evidence only"}
 	}
 	return rule{note: "not in Yahoo's published requirements"}
 }

@@ -87,6 +87,8 @@ var documented = map[replyKey]report.Reply{
 		Text: "Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes"},
 	{provider.Yahoo, "alignment", ""}: {Code: 554, Enhanced: "5.7.9", Source: srcYahooErrors,
 		Text: "Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes"},
+	{provider.Yahoo, "blocklists", ""}: {Code: 553, Enhanced: "5.7.1", Source: srcYahooErrors,
+		Text: "[BL21] Connections will not be accepted from {ip}, because the ip is in Spamhaus's list"},
 	{provider.Yahoo, "spam-rate", ""}: {Code: 421, Enhanced: "4.7.0", Source: srcYahooErrors,
 		Text: "[TSS04] Messages from {ip} temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes"},
 

@@ -4,12 +4,15 @@ package preflight
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mxray/mxray/dnscheck/dkim"
+	"github.com/mxray/mxray/dnscheck/dnsbl"
+	"github.com/mxray/mxray/internal/testworld"
 	"github.com/mxray/mxray/preflight/msgcheck"
 	"github.com/mxray/mxray/report"
 )
@@ -134,5 +137,50 @@ func TestGenericPTRIsEvidenceOnly(t *testing.T) {
 	}
 	if q := rows(res)["ptr"]["gmail"]; !slices.Contains(q.Findings, "ptr.generic") {
 		t.Errorf("the row does not point at the evidence: %v", q.Findings)
+	}
+}
+
+// TestYahooBlocklistsAreSpamhaus: Yahoo documents refusing IPs that
+// Spamhaus lists; its row is decided by the Spamhaus answers for the
+// sending IPs alone, with Yahoo's [BL21] reply, and is unknown when no
+// Spamhaus list was queried.
+func TestYahooBlocklistsAreSpamhaus(t *testing.T) {
+	w := newWorld(t)
+	opt := w.goodOptions(t)
+	opt.IPs = []netip.Addr{netip.MustParseAddr("81.2.69.12")} // listed by ZEN
+	q := rows(w.run(t, opt))["blocklists"]["yahoo"]
+	if q.Status != report.ReqFail || q.Reply == nil || q.Reply.Code != 553 || !strings.Contains(q.Reply.Text, "81.2.69.12") ||
+		q.Reply.Explained == nil || q.Reply.Explained.Cause != "dnsbl.spamhaus" {
+		t.Errorf("listed by Spamhaus: %s (%s), reply %+v", q.Status, q.Summary, q.Reply)
+	}
+	opt.IPs = []netip.Addr{netip.MustParseAddr("81.2.69.10")} // listed on bl.example.org only
+	q = rows(w.run(t, opt))["blocklists"]["yahoo"]
+	if q.Status != report.ReqPass || !strings.Contains(q.Summary, "evidence only") {
+		t.Errorf("listed elsewhere: %s (%s)", q.Status, q.Summary)
+	}
+	cfg := Config{Resolver: testworld.Client(t, w.srv), DNSBL: dnsbl.Selection{Replace: true, Lists: []string{"bl.example.org"}}}
+	opt = w.goodOptions(t)
+	res, err := Run(context.Background(), cfg, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := rows(res)["blocklists"]["yahoo"]; q.Status != report.ReqUnknown || !strings.Contains(q.Summary, "--list zen.spamhaus.org") {
+		t.Errorf("no Spamhaus list: %s (%s)", q.Status, q.Summary)
+	}
+}
+
+// TestYahooUnsubscribe: Yahoo accepts a mailto: List-Unsubscribe (and
+// recommends RFC 8058); Gmail requires RFC 8058 one-click of bulk senders.
+func TestYahooUnsubscribe(t *testing.T) {
+	w := newWorld(t)
+	opt := w.goodOptions(t)
+	opt.Message = w.sign(t, strings.Replace(campaign(t), "List-Unsubscribe: <https://example.com/u/opaque-token>, <mailto:u@example.com>\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\n",
+		"List-Unsubscribe: <mailto:u@example.com?subject=unsubscribe>\n", 1), "example.com", "s1", worldSigned)
+	r := rows(w.run(t, opt))["one-click-unsubscribe"]
+	if q := r["yahoo"]; q.Status != report.ReqPass || !strings.Contains(q.Summary, "highly recommended") {
+		t.Errorf("yahoo with mailto only: %s (%s)", q.Status, q.Summary)
+	}
+	if q := r["gmail"]; q.Status != report.ReqFail {
+		t.Errorf("gmail with mailto only: %s (%s)", q.Status, q.Summary)
 	}
 }

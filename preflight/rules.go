@@ -354,17 +354,11 @@ func fromMismatch(res *Result) string {
 		": receivers judge the message's From, so DMARC, alignment and impersonation are judged for " + res.From.Domain
 }
 
+// blocklistFact judges every listing of the lists mxray queried: the
+// evidence behind the rows of providers that judge reputation themselves.
 func blocklistFact(res *Result) fact {
 	b := res.Blocklists
-	var listed, unknown []string
-	for _, r := range b.Results {
-		switch r.Status {
-		case dnsbl.Listed:
-			listed = append(listed, r.Target+" on "+r.List)
-		case dnsbl.Unknown:
-			unknown = append(unknown, r.Target+" on "+r.List)
-		}
-	}
+	listed, unknown := listings(b.Results, func(dnsbl.Result) bool { return true })
 	switch {
 	case len(listed) > 0:
 		return fact{status: report.ReqFail, summary: "listed: " + strings.Join(listed, ", "), findings: []string{"dnsbl.listed"}}
@@ -374,6 +368,100 @@ func blocklistFact(res *Result) fact {
 	}
 	return fact{status: report.ReqPass, findings: []string{"dnsbl.not-listed"},
 		summary: fmt.Sprintf("not listed: %d targets on %d lists", len(b.Targets), len(b.Lists))}
+}
+
+// spamhausFact judges what Yahoo documents: it refuses connections from
+// IPs that Spamhaus lists ([BL21]–[BL23], "the ip is in Spamhaus's list").
+// Only the Spamhaus lists' answers for the sending IPs decide; other
+// listings stay evidence.
+func spamhausFact(res *Result) fact {
+	b := res.Blocklists
+	queried := false
+	for _, z := range b.Lists {
+		queried = queried || spamhausZone(z)
+	}
+	if !queried {
+		return fact{status: report.ReqUnknown, findings: []string{"dnsbl.not-listed", "dnsbl.listed"},
+			summary: "Yahoo refuses IPs that Spamhaus lists, and no Spamhaus list was queried (" + strings.Join(b.Lists, ", ") +
+				"): add --list zen.spamhaus.org (with --dqs-key on a public resolver)"}
+	}
+	ofYahoo := func(r dnsbl.Result) bool { return spamhausZone(r.Zone) && isIP(r.Target) }
+	listed, unknown := listings(b.Results, ofYahoo)
+	others, _ := listings(b.Results, func(r dnsbl.Result) bool { return !ofYahoo(r) })
+	aside := ""
+	if len(others) > 0 {
+		aside = fmt.Sprintf("; %d other listings are evidence only (%s)", len(others), clipList(others))
+	}
+	judged := 0
+	for _, r := range b.Results {
+		if ofYahoo(r) {
+			judged++
+		}
+	}
+	switch {
+	case len(listed) > 0:
+		return fact{status: report.ReqFail, summary: "listed by Spamhaus: " + strings.Join(listed, ", ") + aside,
+			findings: []string{"dnsbl.listed"}, ip: strings.Fields(listed[0])[0]}
+	case len(unknown) > 0:
+		return fact{status: report.ReqUnknown, summary: fmt.Sprintf("%d Spamhaus answers could not be had (%s)", len(unknown), clipList(unknown)) + aside,
+			findings: []string{"dnsbl.unknown", "dnsbl.refused", "dnsbl.list-unhealthy"}}
+	case judged == 0:
+		return fact{status: report.ReqUnknown, summary: "no public sending IP was looked up on Spamhaus" + aside}
+	}
+	return fact{status: report.ReqPass, findings: []string{"dnsbl.not-listed", "dnsbl.listed"},
+		summary: fmt.Sprintf("no sending IP is listed by Spamhaus (%d answers)", judged) + aside}
+}
+
+// listings are the listed and the unknown answers that keep says count.
+func listings(rs []dnsbl.Result, keep func(dnsbl.Result) bool) (listed, unknown []string) {
+	for _, r := range rs {
+		if !keep(r) {
+			continue
+		}
+		switch r.Status {
+		case dnsbl.Listed:
+			listed = append(listed, r.Target+" on "+r.List)
+		case dnsbl.Unknown:
+			unknown = append(unknown, r.Target+" on "+r.List)
+		}
+	}
+	return listed, unknown
+}
+
+// spamhausZone reports whether the zone is one of Spamhaus's lists (the
+// catalog's operator, through its aliases and DQS zones).
+func spamhausZone(zone string) bool {
+	l, ok := dnsbl.ByZone(zone)
+	return ok && l.Operator == "Spamhaus"
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// yahooUnsubscribeFact judges what Yahoo asks of bulk senders: "a working
+// List-Unsubscribe header with one-click support", for which the RFC 8058
+// POST is "highly recommended" and a mailto: URI "acceptable"
+// (bulk-sender-requirements.md). So RFC 8058 one-click passes, and so does
+// one List-Unsubscribe field with a mailto: URI, with the recommendation
+// said.
+func yahooUnsubscribeFact(res *Result, rfc8058 fact) fact {
+	if res.Message == nil || rfc8058.status == report.ReqPass {
+		return rfc8058
+	}
+	u := res.Message.Unsubscribe
+	var mailto []string
+	for _, uri := range u.URIs {
+		if strings.HasPrefix(strings.ToLower(uri), "mailto:") {
+			mailto = append(mailto, uri)
+		}
+	}
+	if u.Fields == 1 && len(mailto) > 0 {
+		return fact{status: report.ReqPass, findings: rfc8058.findings,
+			summary: "List-Unsubscribe offers " + mailto[0] + ", which Yahoo accepts; its \"highly recommended\" RFC 8058 one-click POST is not in place: " + rfc8058.summary}
+	}
+	return rfc8058
 }
 
 func clipList(ss []string) string {
