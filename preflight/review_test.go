@@ -10,8 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/miekg/dns"
+
 	"github.com/mxray/mxray/dnscheck/dkim"
 	"github.com/mxray/mxray/dnscheck/dnsbl"
+	"github.com/mxray/mxray/dnscheck/dnstest"
 	"github.com/mxray/mxray/internal/testworld"
 	"github.com/mxray/mxray/preflight/msgcheck"
 	"github.com/mxray/mxray/report"
@@ -182,5 +185,32 @@ func TestYahooUnsubscribe(t *testing.T) {
 	}
 	if q := r["gmail"]; q.Status != report.ReqFail {
 		t.Errorf("gmail with mailto only: %s (%s)", q.Status, q.Summary)
+	}
+}
+
+// TestAlignmentWithoutDMARCRecord: when the DMARC lookup fails, aspf and
+// adkim are not known. An alignment that holds only under relaxed
+// alignment (d=mail.example.com for From example.com) is unknown; one that
+// holds strictly too (d=example.com) passes.
+func TestAlignmentWithoutDMARCRecord(t *testing.T) {
+	w := newWorld(t)
+	if err := w.srv.AddRR(testworld.DKIMKeyRecord(t, "s1._domainkey.mail.example.com.", &w.rsa2048.PublicKey)); err != nil {
+		t.Fatal(err)
+	}
+	w.srv.SetFault("_dmarc.example.com.", 0, dnstest.Fault{Rcode: dns.RcodeServerFailure})
+	opt := w.goodOptions(t)
+	opt.Recipients = nil
+	opt.MailFrom = "bounce@esp.example.net" // SPF passes, for another organization
+	opt.Message = w.sign(t, campaign(t), "mail.example.com", "s1", worldSigned)
+	res := w.run(t, opt)
+	if q := rows(res)["alignment"]["gmail"]; q.Status != report.ReqUnknown || !strings.Contains(q.Summary, "relaxed alignment only") {
+		t.Errorf("relaxed-only alignment, DMARC unknown: %s (%s)", q.Status, q.Summary)
+	}
+	if fs := res.Report.Find("alignment.dkim"); len(fs) != 1 || fs[0].Severity != report.Unknown {
+		t.Errorf("alignment.dkim evidence: %+v", fs)
+	}
+	opt.Message = w.sign(t, campaign(t), "example.com", "s1", worldSigned)
+	if q := rows(w.run(t, opt))["alignment"]["gmail"]; q.Status != report.ReqPass {
+		t.Errorf("strict alignment too, DMARC unknown: %s (%s)", q.Status, q.Summary)
 	}
 }

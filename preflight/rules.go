@@ -210,23 +210,31 @@ func dmarcFact(res *Result) fact {
 }
 
 // alignmentFact: DMARC would pass — SPF passes and aligns for every IP, or
-// a valid DKIM signature aligns (RFC 9989, RFC 7489 §3.1).
+// a valid DKIM signature aligns (RFC 9989, RFC 7489 §3.1). An alignment
+// that holds only under relaxed alignment, while the DMARC record (and so
+// aspf/adkim) could not be read, is unknown.
 func alignmentFact(res *Result) fact {
 	for _, a := range res.Alignment.DKIM {
-		if a.Pass {
+		if a.holds() {
 			return fact{status: report.ReqPass, findings: []string{"alignment.dkim"},
 				summary: fmt.Sprintf("From %s aligns with the valid DKIM signature's d=%s", a.FromDomain, a.MailFromDomain)}
 		}
 	}
-	spfAll, spfUnknown := len(res.Alignment.SPF) > 0, false
+	spfAll, spfRelaxed, spfUnknown := len(res.Alignment.SPF) > 0, len(res.Alignment.SPF) > 0, false
 	for _, a := range res.Alignment.SPF {
-		spfAll = spfAll && a.Pass
+		spfAll = spfAll && a.holds()
+		spfRelaxed = spfRelaxed && a.Pass
 		spfUnknown = spfUnknown || a.SPFResult == string(spf.TempError)
 	}
 	if spfAll {
 		a := res.Alignment.SPF[0]
 		return fact{status: report.ReqPass, findings: []string{"alignment.spf"},
 			summary: fmt.Sprintf("From %s aligns with the SPF-authenticated %s for every sending IP", a.FromDomain, a.MailFromDomain)}
+	}
+	if relaxed := relaxedOnly(res.Alignment, spfRelaxed); relaxed != "" {
+		return fact{status: report.ReqUnknown, findings: []string{"alignment.spf", "alignment.dkim", "dmarc.lookup-failed"},
+			summary: "From " + res.From.Domain + " aligns with " + relaxed + " under relaxed alignment only, and the DMARC record could not be " +
+				"looked up: whether its aspf/adkim ask for strict alignment is not known"}
 	}
 	dkimUnknown := res.DKIM != nil && dkimFact(res).status == report.ReqUnknown
 	switch {
@@ -238,6 +246,21 @@ func alignmentFact(res *Result) fact {
 	}
 	return fact{status: report.ReqFail, findings: []string{"alignment.spf", "alignment.dkim"},
 		summary: "From " + res.From.Domain + " aligns with neither an SPF pass nor a valid DKIM signature: DMARC fails"}
+}
+
+// relaxedOnly names what aligns under relaxed alignment only: a valid DKIM
+// signature's d=, or the SPF domain when spfRelaxed (every IP aligns
+// relaxed); "" when nothing does.
+func relaxedOnly(a Alignment, spfRelaxed bool) string {
+	for _, x := range a.DKIM {
+		if x.Pass && x.RelaxedOnly {
+			return "the valid DKIM signature's d=" + x.MailFromDomain
+		}
+	}
+	if spfRelaxed {
+		return "the SPF-authenticated " + a.SPF[0].MailFromDomain
+	}
+	return ""
 }
 
 // ptrFact judges the reverse DNS of the sending IPs that want says.

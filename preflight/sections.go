@@ -11,7 +11,6 @@ import (
 
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/dnscheck/dkim"
-	"github.com/mxray/mxray/dnscheck/dmarc"
 	"github.com/mxray/mxray/report"
 )
 
@@ -164,7 +163,7 @@ func (res *Result) alignmentFindings() []report.Finding {
 	return fs
 }
 
-func alignmentFinding(id, subject, what string, a dmarc.Alignment) report.Finding {
+func alignmentFinding(id, subject, what string, a Aligned) report.Finding {
 	mode := "relaxed"
 	if a.Strict {
 		mode = "strict"
@@ -173,6 +172,9 @@ func alignmentFinding(id, subject, what string, a dmarc.Alignment) report.Findin
 		Evidence: []string{fmt.Sprintf("From %s (organizational domain %s); authenticated %s (organizational domain %s); %s alignment",
 			a.FromDomain, a.FromOrg, a.MailFromDomain, a.MailFromOrg, mode)}}
 	switch {
+	case a.RelaxedOnly:
+		f.Severity = report.Unknown
+		f.Summary = what + " aligns with From " + a.FromDomain + " under relaxed alignment only, and the DMARC record could not be looked up: whether aspf/adkim ask for strict alignment is not known"
 	case a.Pass:
 		f.Severity, f.Summary = report.OK, what+" aligns with From "+a.FromDomain
 	case a.SPFResult == "temperror":
