@@ -21,6 +21,7 @@ import (
 	"github.com/mxray/mxray/dnscheck/dnsbl"
 	"github.com/mxray/mxray/dnscheck/dnstest"
 	"github.com/mxray/mxray/internal/testworld"
+	"github.com/mxray/mxray/preflight/provider"
 	"github.com/mxray/mxray/probe/smtptest"
 	"github.com/mxray/mxray/report"
 )
@@ -303,24 +304,89 @@ func TestPreflightVolume(t *testing.T) {
 	}
 }
 
+// TestReplyExplanations: every documented reply is explained by the
+// catalog entry of its own cause, as `mxray explain` would explain it
+// (the cause id, not only the reason class: a missing DMARC record is not
+// a DMARC policy failure). Each reply needs its expected cause here.
 func TestReplyExplanations(t *testing.T) {
-	allowed := map[string][]string{
-		"spf": {"authfailure"}, "dkim": {"authfailure"}, "dmarc": {"authfailure", "policyviolation"},
-		"alignment": {"authfailure", "policyviolation"}, "ptr": {"requireptr"}, "blocklists": {"blocked", "badreputation"},
-		"spam-rate": {"badreputation", "spamdetected"}, "tls": {"failedstarttls", "securityerror"},
-		"message-format": {"notcompliantrfc", "policyviolation"},
+	causes := map[replyKey]string{
+		{provider.Gmail, "spf", ""}:                                   "auth.spf-fail",
+		{provider.Gmail, "spf", "either"}:                             "auth.unauthenticated",
+		{provider.Gmail, "dkim", ""}:                                  "auth.dkim-fail",
+		{provider.Gmail, "dkim", "either"}:                            "auth.unauthenticated",
+		{provider.Gmail, "dmarc", ""}:                                 "auth.dmarc-missing",
+		{provider.Gmail, "alignment", ""}:                             "auth.dmarc-alignment",
+		{provider.Gmail, "ptr", ""}:                                   "rdns.missing",
+		{provider.Gmail, "tls", ""}:                                   "tls.required-for-sender",
+		{provider.Gmail, "spam-rate", ""}:                             "rate.unsolicited",
+		{provider.Gmail, "blocklists", ""}:                            "reputation.low",
+		{provider.Gmail, "message-format", "duplicate"}:               "message.not-rfc5322",
+		{provider.Gmail, "message-format", "From-missing"}:            "message.not-rfc5322",
+		{provider.Gmail, "message-format", "From-duplicate"}:          "message.not-rfc5322",
+		{provider.Gmail, "message-format", "From-multiple-addresses"}: "bounce.multiple-from-addresses",
+		{provider.Gmail, "message-format", "From-invalid"}:            "message.from-header",
+		{provider.Gmail, "message-format", "Message-ID-missing"}:      "message.not-rfc5322",
+		{provider.Gmail, "message-format", "Message-ID-invalid"}:      "message.not-rfc5322",
+		{provider.Yahoo, "spf", ""}:                                   "auth.unauthenticated",
+		{provider.Yahoo, "dkim", ""}:                                  "auth.unauthenticated",
+		{provider.Yahoo, "dmarc", ""}:                                 "policy.provider",
+		{provider.Yahoo, "alignment", ""}:                             "policy.provider",
+		{provider.Yahoo, "blocklists", ""}:                            "dnsbl.spamhaus",
+		{provider.Yahoo, "spam-rate", ""}:                             "reputation.provider-deferral",
+		{provider.Microsoft, "spf", ""}:                               "auth.requirements-not-met",
+		{provider.Microsoft, "dkim", ""}:                              "auth.requirements-not-met",
+		{provider.Microsoft, "dmarc", ""}:                             "auth.requirements-not-met",
+		{provider.Microsoft, "alignment", ""}:                         "auth.requirements-not-met",
+		{provider.Microsoft, "ptr", ""}:                               "rdns.missing",
+		{provider.Microsoft, "blocklists", ""}:                        "ip.provider-blocklist",
 	}
 	for k := range documented {
-		r := replyFor(k.provider, k.id, k.variant, "example.com", "192.0.2.1")
+		want, ok := causes[k]
+		if !ok {
+			t.Errorf("%s %s %q: a documented reply without its expected cause in this test", k.provider, k.id, k.variant)
+			continue
+		}
+		var variants []string
+		if k.variant != "" {
+			variants = []string{k.variant}
+		}
+		r := replyFor(k.provider, k.id, variants, "example.com", "192.0.2.1")
 		if r == nil || r.Explained == nil || r.Explained.Entry == "" || strings.Contains(r.Text, "{") {
 			t.Fatalf("%v: %+v", k, r)
 		}
-		ok := false
-		for _, reason := range allowed[k.id] {
-			ok = ok || r.Explained.Reason == reason
+		if r.Explained.Cause != want {
+			t.Errorf("%s %s %q: the catalog reads %q as %s (entry %s, %s), want %s", k.provider, k.id, k.variant, r.String(),
+				r.Explained.Cause, r.Explained.Entry, r.Explained.Reason, want)
 		}
-		if !ok {
-			t.Errorf("%s %s %s: the catalog reads %q as %s (%s)", k.provider, k.id, k.variant, r.String(), r.Explained.Reason, r.Explained.Entry)
+	}
+	for k := range causes {
+		if _, ok := documented[k]; !ok {
+			t.Errorf("%v: expected but not documented", k)
+		}
+	}
+}
+
+// TestReplyFitsItsCause: a row whose cause has no documented reply gets
+// none, never the requirement's reply for another cause.
+func TestReplyFitsItsCause(t *testing.T) {
+	for _, tc := range []struct {
+		variants []string
+		want     string // "" for no reply
+	}{
+		{[]string{"Date-missing", "missing"}, ""},
+		{[]string{"Date-invalid", "invalid"}, ""},
+		{[]string{"impersonation"}, ""},
+		{[]string{"from-mismatch"}, ""},
+		{[]string{"Subject-duplicate", "duplicate"}, "duplicate headers"},
+		{[]string{"From-duplicate", "duplicate"}, "multiple From: headers"},
+		{[]string{"Message-ID-missing", "missing"}, "Message-ID"},
+	} {
+		r := replyFor(provider.Gmail, "message-format", tc.variants, "example.com", "192.0.2.1")
+		switch {
+		case tc.want == "" && r != nil:
+			t.Errorf("%v: reply %q, want none (Gmail documents none for this cause)", tc.variants, r.String())
+		case tc.want != "" && (r == nil || !strings.Contains(r.Text, tc.want)):
+			t.Errorf("%v: reply %v, want one about %q", tc.variants, r, tc.want)
 		}
 	}
 }

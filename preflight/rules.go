@@ -39,7 +39,7 @@ const (
 type fact struct {
 	status   report.RequirementStatus
 	summary  string
-	variant  string   // selects a finer documented reply
+	variants []string // the finer cause, most specific first: selects its documented reply
 	findings []string // ids of the evidence findings that may back it
 	ip       string   // the IP it is about, for the reply's text
 }
@@ -57,14 +57,14 @@ func evaluate(res *Result, opt Options) []report.Requirement {
 			if ru.fact != nil {
 				x = *ru.fact
 			}
-			variant := ru.variant
-			if variant == "" {
-				variant = x.variant
+			variants := x.variants
+			if ru.variant != "" {
+				variants = []string{ru.variant}
 			}
 			q := report.Requirement{Provider: string(p.ID), ProviderName: p.Name, ID: id, Status: x.status,
 				Applies: ru.applies, Summary: x.summary, Note: ru.note, Findings: x.findings, References: references(p.ID, id)}
 			if x.status == report.ReqFail || x.status == report.ReqUnknown || x.status == report.ReqManual {
-				q.Reply = replyFor(p.ID, id, variant, res.From.Domain, orFirstIP(x.ip, res))
+				q.Reply = replyFor(p.ID, id, variants, res.From.Domain, orFirstIP(x.ip, res))
 			}
 			out = append(out, q)
 		}
@@ -343,30 +343,30 @@ func formatFact(res *Result) fact {
 		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform)"}
 	}
 	var ps, ids []string
-	variant := ""
+	var variants []string // the first problem's cause selects the reply
 	for _, p := range m.Form {
 		ps = append(ps, p.Detail)
 		ids = append(ids, "message.field-"+p.Kind)
-		if variant == "" {
-			variant = p.Field + "-" + p.Kind
+		if variants == nil {
+			variants = []string{p.Field + "-" + p.Kind, p.Kind}
 		}
 	}
 	if m.Impersonates != "" {
 		ps = append(ps, "From uses "+m.FromDomain+", a mailbox provider's own domain")
 		ids = append(ids, "message.from-provider-domain")
-		if variant == "" {
-			variant = "impersonation"
+		if variants == nil {
+			variants = []string{"impersonation"}
 		}
 	}
 	if res.GivenFrom != "" {
 		ps = append(ps, fromMismatch(res))
 		ids = append(ids, "message.from-mismatch")
-		if variant == "" {
-			variant = "from-mismatch"
+		if variants == nil {
+			variants = []string{"from-mismatch"}
 		}
 	}
 	if len(ps) > 0 {
-		return fact{status: report.ReqFail, summary: strings.Join(ps, "; "), variant: variant, findings: ids}
+		return fact{status: report.ReqFail, summary: strings.Join(ps, "; "), variants: variants, findings: ids}
 	}
 	return fact{status: report.ReqPass, summary: "RFC 5322 form: one From, a Date, a valid Message-ID, no duplicated fields", findings: []string{"message.form-ok"}}
 }
