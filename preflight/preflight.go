@@ -98,22 +98,25 @@ type Result struct {
 	From recipients.Address `json:"from"`
 	// GivenFrom is Options.From when the message's From is in another
 	// domain (a failure of the message-format row); "" when they agree.
-	GivenFrom      string               `json:"given_from,omitempty"`
-	MailFrom       string               `json:"mail_from"` // "" for the null reverse-path
-	SPFDomain      string               `json:"spf_domain"`
-	IPs            []IPResult           `json:"ips"`
-	SPF            *spf.Check           `json:"spf"`
-	Keys           []*dkim.Result       `json:"dkim_keys,omitempty"`
-	DKIM           *dkim.Verification   `json:"dkim,omitempty"`
-	DMARC          *dmarc.Result        `json:"dmarc"`
-	Alignment      Alignment            `json:"alignment"`
-	Message        *msgcheck.Result     `json:"message,omitempty"`
-	Recipients     *recipients.Result   `json:"recipients,omitempty"`
-	Blocklists     *dnsbl.Report        `json:"blocklists,omitempty"`
-	Sizes          []SizeLimit          `json:"size_limits,omitempty"`
-	Requirements   []report.Requirement `json:"requirements"`
-	Volume         int                  `json:"volume"`
-	SelectorsGiven bool                 `json:"selectors_given"`
+	GivenFrom    string               `json:"given_from,omitempty"`
+	MailFrom     string               `json:"mail_from"` // "" for the null reverse-path
+	SPFDomain    string               `json:"spf_domain"`
+	IPs          []IPResult           `json:"ips"`
+	SPF          *spf.Check           `json:"spf"`
+	Keys         []*dkim.Result       `json:"dkim_keys,omitempty"`
+	DKIM         *dkim.Verification   `json:"dkim,omitempty"`
+	DMARC        *dmarc.Result        `json:"dmarc"`
+	Alignment    Alignment            `json:"alignment"`
+	Message      *msgcheck.Result     `json:"message,omitempty"`
+	Recipients   *recipients.Result   `json:"recipients,omitempty"`
+	Blocklists   *dnsbl.Report        `json:"blocklists,omitempty"`
+	Sizes        []SizeLimit          `json:"size_limits,omitempty"`
+	Requirements []report.Requirement `json:"requirements"`
+	// Unchecked are the requirements that apply and were not checked
+	// because an input was not given (no --message, no --selector).
+	Unchecked      []Unchecked `json:"unchecked,omitempty"`
+	Volume         int         `json:"volume"`
+	SelectorsGiven bool        `json:"selectors_given"`
 
 	Report *report.Report `json:"-"`
 }
@@ -149,7 +152,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, listErr
 	}
 	res.checkSizes(ctx, cfg)
-	res.Requirements = evaluate(res, opt)
+	res.Requirements, res.Unchecked = evaluate(res, opt)
 	res.Report = res.buildReport(cfg, started)
 	return res, nil
 }

@@ -214,3 +214,32 @@ func TestAlignmentWithoutDMARCRecord(t *testing.T) {
 		t.Errorf("strict alignment too, DMARC unknown: %s (%s)", q.Status, q.Summary)
 	}
 }
+
+// TestUncheckedRowsAreAWarning: rows manual only because --message or
+// --selector was not given are named in one warning (exit 1): exit 0 must
+// never be read as "all clear" when DKIM was never looked at.
+func TestUncheckedRowsAreAWarning(t *testing.T) {
+	w := newWorld(t)
+	opt := w.goodOptions(t)
+	opt.Message, opt.Recipients = nil, nil
+	res := w.run(t, opt)
+	fs := res.Report.Find("preflight.not-checked")
+	if len(fs) != 1 || fs[0].Severity != report.Warning ||
+		!strings.HasPrefix(fs[0].Summary, "3 requirements were not checked: give --message or --selector; --message") {
+		t.Fatalf("not-checked finding: %+v", fs)
+	}
+	if ev := strings.Join(fs[0].Evidence, "\n"); !strings.Contains(ev, "dkim (Gmail, Yahoo/AOL, Microsoft): give --message or --selector") ||
+		!strings.Contains(ev, "one-click-unsubscribe (Gmail, Yahoo/AOL)") || !strings.Contains(ev, "message-format (Gmail, Yahoo/AOL)") {
+		t.Errorf("evidence:\n%s", ev)
+	}
+	if code := res.Report.ExitCode(); code != report.ExitWarning {
+		t.Errorf("exit %d, want %d", code, report.ExitWarning)
+	}
+	// With both inputs every row is checked, and nothing is named.
+	opt = w.goodOptions(t)
+	opt.Recipients = nil
+	opt.Selectors = []string{"s1"}
+	if res := w.run(t, opt); len(res.Report.Find("preflight.not-checked")) != 0 || res.Report.ExitCode() != report.ExitOK {
+		t.Errorf("everything given: exit %d, %+v", res.Report.ExitCode(), res.Report.Find("preflight.not-checked"))
+	}
+}

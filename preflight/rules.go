@@ -42,14 +42,34 @@ type fact struct {
 	variants []string // the finer cause, most specific first: selects its documented reply
 	findings []string // ids of the evidence findings that may back it
 	ip       string   // the IP it is about, for the reply's text
+	// needs names the input that was not given, for a row that is manual
+	// only for want of it ("--message"); "" for a row only the sender can
+	// ever see (tls, spam-rate).
+	needs string
 }
 
 type facts map[string]fact
 
-// evaluate builds the table: every provider × every requirement.
-func evaluate(res *Result, opt Options) []report.Requirement {
+// Inputs a row may be manual for want of.
+const (
+	needsMessage         = "--message"
+	needsMessageSelector = "--message or --selector"
+)
+
+// Unchecked is a requirement that applies to this sender and was not
+// checked because an input was not given.
+type Unchecked struct {
+	ID        string   `json:"id"`
+	Providers []string `json:"providers"`
+	Needs     string   `json:"needs"`
+}
+
+// evaluate builds the table: every provider × every requirement; and the
+// requirements left unchecked for want of an input.
+func evaluate(res *Result, opt Options) ([]report.Requirement, []Unchecked) {
 	f := judge(res)
 	var out []report.Requirement
+	var unchecked []Unchecked
 	for _, p := range provider.All {
 		for _, id := range RequirementIDs {
 			ru := applicability(p.ID, id, res, f)
@@ -66,10 +86,23 @@ func evaluate(res *Result, opt Options) []report.Requirement {
 			if x.status == report.ReqFail || x.status == report.ReqUnknown || x.status == report.ReqManual {
 				q.Reply = replyFor(p.ID, id, variants, res.From.Domain, orFirstIP(x.ip, res))
 			}
+			if q.Applies && x.status == report.ReqManual && x.needs != "" {
+				unchecked = addUnchecked(unchecked, id, p.Short, x.needs)
+			}
 			out = append(out, q)
 		}
 	}
-	return out
+	return out, unchecked
+}
+
+func addUnchecked(us []Unchecked, id, prov, needs string) []Unchecked {
+	for i := range us {
+		if us[i].ID == id {
+			us[i].Providers = append(us[i].Providers, prov)
+			return us
+		}
+	}
+	return append(us, Unchecked{ID: id, Providers: []string{prov}, Needs: needs})
 }
 
 // orFirstIP is ip, or the first sending IP.
@@ -135,7 +168,8 @@ func dkimFact(res *Result) fact {
 		return signatureFact(res.DKIM)
 	}
 	if !res.SelectorsGiven {
-		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform) or --selector"}
+		return fact{status: report.ReqManual, needs: needsMessageSelector,
+			summary: "not checked: give --message (a message saved from the platform) or --selector"}
 	}
 	return keyFact(res.Keys)
 }
@@ -241,7 +275,7 @@ func alignmentFact(res *Result) fact {
 	case spfUnknown || dkimUnknown || res.DMARC.Unknown():
 		return fact{status: report.ReqUnknown, summary: "alignment could not be judged: an SPF, DKIM or DMARC lookup failed"}
 	case res.DKIM == nil:
-		return fact{status: report.ReqManual, findings: []string{"alignment.spf"},
+		return fact{status: report.ReqManual, findings: []string{"alignment.spf"}, needs: needsMessage,
 			summary: "SPF does not align with From " + res.From.Domain + "; whether DKIM does depends on the d= of the platform's signatures: give --message"}
 	}
 	return fact{status: report.ReqFail, findings: []string{"alignment.spf", "alignment.dkim"},
@@ -322,7 +356,7 @@ func ptrStatus(ip IPResult) (report.RequirementStatus, string) {
 
 func oneClickFact(res *Result) fact {
 	if res.Message == nil {
-		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform)"}
+		return fact{status: report.ReqManual, needs: needsMessage, summary: "not checked: give --message (a message saved from the platform)"}
 	}
 	fd := res.Message.OneClickFinding(res.DKIM)
 	st := report.ReqFail
@@ -340,7 +374,7 @@ func oneClickFact(res *Result) fact {
 func formatFact(res *Result) fact {
 	m := res.Message
 	if m == nil {
-		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform)"}
+		return fact{status: report.ReqManual, needs: needsMessage, summary: "not checked: give --message (a message saved from the platform)"}
 	}
 	var ps, ids []string
 	var variants []string // the first problem's cause selects the reply

@@ -6,6 +6,7 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,6 +19,10 @@ import (
 func (res *Result) buildReport(cfg Config, started time.Time) *report.Report {
 	rep := report.New("preflight", res.From.String(), cfg.Version, started)
 	rep.Requirements = res.Requirements
+	if len(res.Unchecked) > 0 {
+		rep.Sections = append(rep.Sections, report.Section{ID: "not-checked", Title: "Requirements not checked (an input was not given)",
+			Findings: []report.Finding{res.uncheckedFinding()}, Detail: res.Unchecked})
+	}
 	rep.Sections = append(rep.Sections,
 		res.ipSection(),
 		report.Section{ID: "spf", Title: "SPF (RFC 7208) of " + res.SPFDomain, Findings: res.spfFindings(), Detail: res.SPF},
@@ -63,6 +68,29 @@ func keepObservedFindings(rep *report.Report) {
 		}
 		rep.Requirements[i].Findings = ids
 	}
+}
+
+// uncheckedFinding: the rows left manual for want of an input are a
+// warning (exit code 1), so that exit 0 is never read as "all clear"
+// when, say, DKIM was never looked at. Not unknown (3): nothing failed to
+// answer; the sender can give the input.
+func (res *Result) uncheckedFinding() report.Finding {
+	var ev, needs []string
+	for _, u := range res.Unchecked {
+		ev = append(ev, fmt.Sprintf("%s (%s): give %s", u.ID, strings.Join(u.Providers, ", "), u.Needs))
+		if !slices.Contains(needs, u.Needs) {
+			needs = append(needs, u.Needs)
+		}
+	}
+	what := "requirements were"
+	if len(res.Unchecked) == 1 {
+		what = "requirement was"
+	}
+	return report.Finding{ID: "preflight.not-checked", Severity: report.Warning,
+		Summary:  fmt.Sprintf("%d %s not checked: give %s", len(res.Unchecked), what, strings.Join(needs, "; ")),
+		Evidence: ev,
+		Cause:    "mxray judges what it is given: without a message saved from the sending platform it cannot see the DKIM signatures, the unsubscribe fields or the message's form; without a selector, no DKIM key",
+		Fix:      "run again with --message FILE (a test message sent to yourself and saved as .eml) and, for the keys, --selector S"}
 }
 
 // fromFindings: the message's From against --from.
