@@ -3,6 +3,7 @@ package serve_test
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -64,4 +65,28 @@ www    IN A 81.2.69.41
 			t.Errorf("metrics lack %s:\n%s", want, m)
 		}
 	}
+}
+
+// TestPreflightSelectorsAndAPIHints: the preflight form has the selector
+// field its report speaks of (--selector), and the API takes it: with a
+// selector the dkim row is judged, not left manual. The demo's home page
+// names its API under /demo.
+func TestPreflightSelectorsAndAPIHints(t *testing.T) {
+	_, hs := demo(t, false, nil)
+	r := get(t, hs.URL+"/demo/preflight")
+	contains(t, "preflight form", r.body, `<label for="selectors">`, `name="selectors"`)
+	ct := "application/x-www-form-urlencoded"
+	for sel, want := range map[string]string{"": `"status": "manual"`, "s1": `"status": "pass"`} {
+		r = do(t, "POST", hs.URL+"/demo/api/v1/preflight", ct, strings.NewReader("from=news%40healthy.example&ips=81.2.69.160&selectors="+sel))
+		row := regexp.MustCompile(`(?s)"provider": "gmail",[^}]*?"id": "dkim",\s*"status": "[a-z]+"`).FindString(r.body)
+		if r.status != http.StatusOK || !strings.Contains(row, want) {
+			t.Errorf("selectors %q: %d, gmail dkim row %q, want %s", sel, r.status, row, want)
+		}
+	}
+	if r := do(t, "POST", hs.URL+"/demo/api/v1/preflight", ct, strings.NewReader("from=news%40healthy.example&ips=81.2.69.160&selectors=bad%2Fsel")); r.status != http.StatusBadRequest {
+		t.Errorf("a malformed selector: %d", r.status)
+	}
+	r = get(t, hs.URL+"/demo/")
+	contains(t, "demo home", r.body, "<code>/demo/api/v1/smtp?host=…</code>", "<code>/demo/api/v1/blocklist?target=…</code>",
+		"<code>POST /demo/api/v1/explain</code>", "<code>POST /demo/api/v1/preflight</code>")
 }
