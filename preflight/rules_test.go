@@ -1,6 +1,7 @@
 package preflight
 
-// Tests of the review's findings: each one failed before its fix.
+// Tests of single rules of the provider table: what each provider's row
+// judges, and when it may not claim a pass or a fail it did not observe.
 
 import (
 	"bytes"
