@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,22 +93,30 @@ type Options struct {
 
 // Result is a preflight's typed result, with its report.
 type Result struct {
-	From           recipients.Address   `json:"from"`
-	MailFrom       string               `json:"mail_from"` // "" for the null reverse-path
-	SPFDomain      string               `json:"spf_domain"`
-	IPs            []IPResult           `json:"ips"`
-	SPF            *spf.Check           `json:"spf"`
-	Keys           []*dkim.Result       `json:"dkim_keys,omitempty"`
-	DKIM           *dkim.Verification   `json:"dkim,omitempty"`
-	DMARC          *dmarc.Result        `json:"dmarc"`
-	Alignment      Alignment            `json:"alignment"`
-	Message        *msgcheck.Result     `json:"message,omitempty"`
-	Recipients     *recipients.Result   `json:"recipients,omitempty"`
-	Blocklists     *dnsbl.Report        `json:"blocklists,omitempty"`
-	Sizes          []SizeLimit          `json:"size_limits,omitempty"`
-	Requirements   []report.Requirement `json:"requirements"`
-	Volume         int                  `json:"volume"`
-	SelectorsGiven bool                 `json:"selectors_given"`
+	// From is the RFC5322.From the receivers judge: the message's own From
+	// when a message is given, else Options.From.
+	From recipients.Address `json:"from"`
+	// GivenFrom is Options.From when the message's From is in another
+	// domain (a failure of the message-format row); "" when they agree.
+	GivenFrom    string               `json:"given_from,omitempty"`
+	MailFrom     string               `json:"mail_from"` // "" for the null reverse-path
+	SPFDomain    string               `json:"spf_domain"`
+	IPs          []IPResult           `json:"ips"`
+	SPF          *spf.Check           `json:"spf"`
+	Keys         []*dkim.Result       `json:"dkim_keys,omitempty"`
+	DKIM         *dkim.Verification   `json:"dkim,omitempty"`
+	DMARC        *dmarc.Result        `json:"dmarc"`
+	Alignment    Alignment            `json:"alignment"`
+	Message      *msgcheck.Result     `json:"message,omitempty"`
+	Recipients   *recipients.Result   `json:"recipients,omitempty"`
+	Blocklists   *dnsbl.Report        `json:"blocklists,omitempty"`
+	Sizes        []SizeLimit          `json:"size_limits,omitempty"`
+	Requirements []report.Requirement `json:"requirements"`
+	// Unchecked are the requirements that apply and were not checked
+	// because an input was not given (no --message, no --selector).
+	Unchecked      []Unchecked `json:"unchecked,omitempty"`
+	Volume         int         `json:"volume"`
+	SelectorsGiven bool        `json:"selectors_given"`
 
 	Report *report.Report `json:"-"`
 }
@@ -143,7 +152,7 @@ func Run(ctx context.Context, cfg Config, opt Options) (*Result, error) {
 		return nil, listErr
 	}
 	res.checkSizes(ctx, cfg)
-	res.Requirements = evaluate(res, opt)
+	res.Requirements, res.Unchecked = evaluate(res, opt)
 	res.Report = res.buildReport(cfg, started)
 	return res, nil
 }
@@ -188,7 +197,21 @@ func prepare(opt Options) (*Result, *msgcheck.Result, error) {
 		return nil, nil, err
 	}
 	res.Message = msg
+	res.judgeHeaderFrom(msg)
 	return res, msg, nil
+}
+
+// judgeHeaderFrom makes the message's own From the one judged: receivers
+// evaluate DMARC, alignment and impersonation on the RFC5322.From of the
+// message they get (RFC 7489 §3.1, RFC 9989), not on what the sender
+// believes it is. A From in another domain than Options.From is kept as
+// GivenFrom, and fails the message-format row.
+func (res *Result) judgeHeaderFrom(msg *msgcheck.Result) {
+	if msg.FromDomain == "" || msg.FromDomain == res.From.Domain {
+		return
+	}
+	res.GivenFrom = res.From.String()
+	res.From = recipients.Address{Local: msg.From[:strings.LastIndexByte(msg.From, '@')], Domain: msg.FromDomain}
 }
 
 // checkRecipients reads the list and looks its domains up.

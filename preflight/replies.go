@@ -61,19 +61,19 @@ var documented = map[replyKey]report.Reply{
 	{provider.Gmail, "tls", ""}: {Code: 550, Enhanced: "5.7.29", Source: srcGmailErrors,
 		Text: "This message was blocked because it wasn't sent over a TLS connection. Gmail requires all bulk email senders to use TLS/SSL for SMTP connections."},
 	{provider.Gmail, "spam-rate", ""}: {Code: 550, Enhanced: "5.7.28", Source: srcGmailErrors,
-		Text: "There is an unusual rate of unsolicited email originating from your IP address. To protect our users from spam, email sent from your IP address has been blocked."},
+		Text: "There is an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been blocked."},
 	{provider.Gmail, "blocklists", ""}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
 		Text: "This message is likely suspicious due to the very low reputation of the sending IP address. To best protect our users from spam, the message has been blocked."},
-	{provider.Gmail, "message-format", ""}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
+	{provider.Gmail, "message-format", "duplicate"}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
 		Text: "This message is not RFC 5322 compliant because it has duplicate headers. To reduce the amount of spam sent to Gmail, this message has been blocked."},
 	{provider.Gmail, "message-format", "From-missing"}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
 		Text: "This message is not RFC 5322 compliant because the From: header is missing. To reduce the amount of spam sent to Gmail, this message has been blocked."},
 	{provider.Gmail, "message-format", "From-duplicate"}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
 		Text: "This message is not RFC 5322 compliant because it has multiple From: headers. To reduce the amount of spam sent to Gmail, this message has been blocked."},
 	{provider.Gmail, "message-format", "From-multiple-addresses"}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
-		Text: "Messages with multiple addresses in the From: header are not accepted."},
+		Text: "Messages with multiple addresses in From: header are not accepted."},
 	{provider.Gmail, "message-format", "From-invalid"}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
-		Text: "Messages missing a valid address in the From: header, or having no From: header, are not accepted."},
+		Text: "Messages missing a valid address in From: header, or having no From: header, are not accepted."},
 	{provider.Gmail, "message-format", "Message-ID-missing"}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
 		Text: "Messages missing a valid Message-ID: header are not accepted."},
 	{provider.Gmail, "message-format", "Message-ID-invalid"}: {Code: 550, Enhanced: "5.7.1", Source: srcGmailErrors,
@@ -87,6 +87,8 @@ var documented = map[replyKey]report.Reply{
 		Text: "Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes"},
 	{provider.Yahoo, "alignment", ""}: {Code: 554, Enhanced: "5.7.9", Source: srcYahooErrors,
 		Text: "Message not accepted for policy reasons. See https://postmaster.yahooinc.com/error-codes"},
+	{provider.Yahoo, "blocklists", ""}: {Code: 553, Enhanced: "5.7.1", Source: srcYahooErrors,
+		Text: "[BL21] Connections will not be accepted from {ip}, because the ip is in Spamhaus's list"},
 	{provider.Yahoo, "spam-rate", ""}: {Code: 421, Enhanced: "4.7.0", Source: srcYahooErrors,
 		Text: "[TSS04] Messages from {ip} temporarily deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes"},
 
@@ -104,19 +106,34 @@ var documented = map[replyKey]report.Reply{
 		Text: "Unfortunately, messages from [{ip}] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)."},
 }
 
-// replyFor is the documented reply of a provider for a requirement (the
-// variant's when there is one), with {domain} and {ip} filled in and the
-// catalog's explanation; nil when the provider documents none.
-func replyFor(p provider.ID, id, variant, domain, ip string) *report.Reply {
-	r, ok := documented[replyKey{p, id, variant}]
+// replyFor is the documented reply of a provider for a requirement, with
+// {domain} and {ip} filled in and the catalog's explanation; nil when the
+// provider documents none for this cause. variants name the finer cause,
+// most specific first ("Date-missing", "missing"): when there are some,
+// only a reply documented for one of them fits — the requirement's
+// general reply is about another cause (a missing Date is not "duplicate
+// headers").
+func replyFor(p provider.ID, id string, variants []string, domain, ip string) *report.Reply {
+	r, ok := documentedReply(p, id, variants)
 	if !ok {
-		if r, ok = documented[replyKey{p, id, ""}]; !ok {
-			return nil
-		}
+		return nil
 	}
 	r.Text = strings.NewReplacer("{domain}", domain, "{ip}", ip).Replace(r.Text)
 	ex := catalog.Explain(catalog.StageDATA, r.Code, r.Enhanced, r.Text)
 	r.Explained = &report.ReplyExplanation{Entry: ex.Entry, Cause: ex.Cause, Reason: ex.Reason,
 		ActionBy: string(ex.ActionBy), Summary: ex.Summary, Fix: ex.Fix}
 	return &r
+}
+
+func documentedReply(p provider.ID, id string, variants []string) (report.Reply, bool) {
+	if len(variants) == 0 {
+		r, ok := documented[replyKey{p, id, ""}]
+		return r, ok
+	}
+	for _, v := range variants {
+		if r, ok := documented[replyKey{p, id, v}]; ok {
+			return r, true
+		}
+	}
+	return report.Reply{}, false
 }

@@ -39,36 +39,70 @@ const (
 type fact struct {
 	status   report.RequirementStatus
 	summary  string
-	variant  string   // selects a finer documented reply
+	variants []string // the finer cause, most specific first: selects its documented reply
 	findings []string // ids of the evidence findings that may back it
 	ip       string   // the IP it is about, for the reply's text
+	// needs names the input that was not given, for a row that is manual
+	// only for want of it ("--message"); "" for a row only the sender can
+	// ever see (tls, spam-rate).
+	needs string
 }
 
 type facts map[string]fact
 
-// evaluate builds the table: every provider × every requirement.
-func evaluate(res *Result, opt Options) []report.Requirement {
+// Inputs a row may be manual for want of.
+const (
+	needsMessage         = "--message"
+	needsMessageSelector = "--message or --selector"
+)
+
+// Unchecked is a requirement that applies to this sender and was not
+// checked because an input was not given.
+type Unchecked struct {
+	ID        string   `json:"id"`
+	Providers []string `json:"providers"`
+	Needs     string   `json:"needs"`
+}
+
+// evaluate builds the table: every provider × every requirement; and the
+// requirements left unchecked for want of an input.
+func evaluate(res *Result, opt Options) ([]report.Requirement, []Unchecked) {
 	f := judge(res)
 	var out []report.Requirement
+	var unchecked []Unchecked
 	for _, p := range provider.All {
 		for _, id := range RequirementIDs {
-			applies, note, variant := applicability(p.ID, id, res, f)
+			ru := applicability(p.ID, id, res, f)
 			x := f[id]
-			if p.ID == provider.Microsoft && id == "ptr" {
-				x = ptrFact(res, netip.Addr.Is6) // Microsoft documents reverse DNS for IPv6 senders
+			if ru.fact != nil {
+				x = *ru.fact
 			}
-			if variant == "" {
-				variant = x.variant
+			variants := x.variants
+			if ru.variant != "" {
+				variants = []string{ru.variant}
 			}
 			q := report.Requirement{Provider: string(p.ID), ProviderName: p.Name, ID: id, Status: x.status,
-				Applies: applies, Summary: x.summary, Note: note, Findings: x.findings, References: references(p.ID, id)}
+				Applies: ru.applies, Summary: x.summary, Note: ru.note, Findings: x.findings, References: references(p.ID, id)}
 			if x.status == report.ReqFail || x.status == report.ReqUnknown || x.status == report.ReqManual {
-				q.Reply = replyFor(p.ID, id, variant, res.From.Domain, orFirstIP(x.ip, res))
+				q.Reply = replyFor(p.ID, id, variants, res.From.Domain, orFirstIP(x.ip, res))
+			}
+			if q.Applies && x.status == report.ReqManual && x.needs != "" {
+				unchecked = addUnchecked(unchecked, id, p.Short, x.needs)
 			}
 			out = append(out, q)
 		}
 	}
-	return out
+	return out, unchecked
+}
+
+func addUnchecked(us []Unchecked, id, prov, needs string) []Unchecked {
+	for i := range us {
+		if us[i].ID == id {
+			us[i].Providers = append(us[i].Providers, prov)
+			return us
+		}
+	}
+	return append(us, Unchecked{ID: id, Providers: []string{prov}, Needs: needs})
 }
 
 // orFirstIP is ip, or the first sending IP.
@@ -134,7 +168,8 @@ func dkimFact(res *Result) fact {
 		return signatureFact(res.DKIM)
 	}
 	if !res.SelectorsGiven {
-		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform) or --selector"}
+		return fact{status: report.ReqManual, needs: needsMessageSelector,
+			summary: "not checked: give --message (a message saved from the platform) or --selector"}
 	}
 	return keyFact(res.Keys)
 }
@@ -142,6 +177,10 @@ func dkimFact(res *Result) fact {
 // signatureFact: a valid signature (go-msgauth refuses RSA keys under 1024
 // bits, RFC 8301 §3.2, so a valid one has a long enough key).
 func signatureFact(v *dkim.Verification) fact {
+	if v.Err != "" { // the verification could not run: nothing was observed about the signatures
+		return fact{status: report.ReqUnknown, summary: "the message's DKIM signatures could not be verified: " + v.Err,
+			findings: []string{"dkim.message-unreadable"}}
+	}
 	if p := v.Passing(); len(p) > 0 {
 		return fact{status: report.ReqPass, summary: "the message has a valid DKIM signature: " + p[0].Describe(),
 			findings: []string{"dkim.signature-pass"}}
@@ -205,17 +244,20 @@ func dmarcFact(res *Result) fact {
 }
 
 // alignmentFact: DMARC would pass — SPF passes and aligns for every IP, or
-// a valid DKIM signature aligns (RFC 9989, RFC 7489 §3.1).
+// a valid DKIM signature aligns (RFC 9989, RFC 7489 §3.1). An alignment
+// that holds only under relaxed alignment, while the DMARC record (and so
+// aspf/adkim) could not be read, is unknown.
 func alignmentFact(res *Result) fact {
 	for _, a := range res.Alignment.DKIM {
-		if a.Pass {
+		if a.holds() {
 			return fact{status: report.ReqPass, findings: []string{"alignment.dkim"},
 				summary: fmt.Sprintf("From %s aligns with the valid DKIM signature's d=%s", a.FromDomain, a.MailFromDomain)}
 		}
 	}
-	spfAll, spfUnknown := len(res.Alignment.SPF) > 0, false
+	spfAll, spfRelaxed, spfUnknown := len(res.Alignment.SPF) > 0, len(res.Alignment.SPF) > 0, false
 	for _, a := range res.Alignment.SPF {
-		spfAll = spfAll && a.Pass
+		spfAll = spfAll && a.holds()
+		spfRelaxed = spfRelaxed && a.Pass
 		spfUnknown = spfUnknown || a.SPFResult == string(spf.TempError)
 	}
 	if spfAll {
@@ -223,16 +265,36 @@ func alignmentFact(res *Result) fact {
 		return fact{status: report.ReqPass, findings: []string{"alignment.spf"},
 			summary: fmt.Sprintf("From %s aligns with the SPF-authenticated %s for every sending IP", a.FromDomain, a.MailFromDomain)}
 	}
+	if relaxed := relaxedOnly(res.Alignment, spfRelaxed); relaxed != "" {
+		return fact{status: report.ReqUnknown, findings: []string{"alignment.spf", "alignment.dkim", "dmarc.lookup-failed"},
+			summary: "From " + res.From.Domain + " aligns with " + relaxed + " under relaxed alignment only, and the DMARC record could not be " +
+				"looked up: whether its aspf/adkim ask for strict alignment is not known"}
+	}
 	dkimUnknown := res.DKIM != nil && dkimFact(res).status == report.ReqUnknown
 	switch {
 	case spfUnknown || dkimUnknown || res.DMARC.Unknown():
 		return fact{status: report.ReqUnknown, summary: "alignment could not be judged: an SPF, DKIM or DMARC lookup failed"}
 	case res.DKIM == nil:
-		return fact{status: report.ReqManual, findings: []string{"alignment.spf"},
+		return fact{status: report.ReqManual, findings: []string{"alignment.spf"}, needs: needsMessage,
 			summary: "SPF does not align with From " + res.From.Domain + "; whether DKIM does depends on the d= of the platform's signatures: give --message"}
 	}
 	return fact{status: report.ReqFail, findings: []string{"alignment.spf", "alignment.dkim"},
 		summary: "From " + res.From.Domain + " aligns with neither an SPF pass nor a valid DKIM signature: DMARC fails"}
+}
+
+// relaxedOnly names what aligns under relaxed alignment only: a valid DKIM
+// signature's d=, or the SPF domain when spfRelaxed (every IP aligns
+// relaxed); "" when nothing does.
+func relaxedOnly(a Alignment, spfRelaxed bool) string {
+	for _, x := range a.DKIM {
+		if x.Pass && x.RelaxedOnly {
+			return "the valid DKIM signature's d=" + x.MailFromDomain
+		}
+	}
+	if spfRelaxed {
+		return "the SPF-authenticated " + a.SPF[0].MailFromDomain
+	}
+	return ""
 }
 
 // ptrFact judges the reverse DNS of the sending IPs that want says.
@@ -258,18 +320,20 @@ func ptrFact(res *Result, want func(netip.Addr) bool) fact {
 	switch {
 	case len(bad) > 0:
 		return fact{status: report.ReqFail, summary: strings.Join(bad, "; "), ip: first,
-			findings: []string{"ptr.missing", "ptr.not-confirmed", "ptr.generic", "ptr.invalid-name"}}
+			findings: []string{"ptr.missing", "ptr.not-confirmed", "ptr.invalid-name"}}
 	case len(unknown) > 0:
 		return fact{status: report.ReqUnknown, summary: strings.Join(unknown, "; "), ip: first, findings: []string{"ptr.lookup-failed"}}
 	case judged == 0:
 		return fact{status: report.ReqPass, summary: "no IPv6 sending IP"}
 	}
-	return fact{status: report.ReqPass, summary: "every sending IP has forward-confirmed reverse DNS with a non-generic name", findings: []string{"ptr.ok"}}
+	return fact{status: report.ReqPass, summary: "every sending IP has forward-confirmed reverse DNS", findings: []string{"ptr.ok", "ptr.generic"}}
 }
 
-// ptrStatus judges one IP: a PTR, forward-confirmed, not a generic
-// access-line name (receivers and the Spamhaus PBL treat those as hosts
-// that should not send directly).
+// ptrStatus judges one IP as the providers' rules ask: a PTR whose name
+// resolves back to the IP (bulk-sender-requirements.md: Gmail "the sending
+// IP has a PTR name, and that name resolves back", Yahoo "valid forward and
+// reverse DNS"). A generic access-line name is in none of those rules: it
+// stays evidence (ptr.generic, a warning), never a failed row.
 func ptrStatus(ip IPResult) (report.RequirementStatus, string) {
 	p := ip.PTR
 	switch {
@@ -287,17 +351,12 @@ func ptrStatus(ip IPResult) (report.RequirementStatus, string) {
 		}
 		return report.ReqFail, "the PTR name " + p.Names[0].Name + " does not resolve back to the IP"
 	}
-	for _, n := range p.Names {
-		if n.Name == name && n.Generic != "" {
-			return report.ReqFail, "the PTR name " + name + " looks generic: " + n.Generic
-		}
-	}
 	return report.ReqPass, ""
 }
 
 func oneClickFact(res *Result) fact {
 	if res.Message == nil {
-		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform)"}
+		return fact{status: report.ReqManual, needs: needsMessage, summary: "not checked: give --message (a message saved from the platform)"}
 	}
 	fd := res.Message.OneClickFinding(res.DKIM)
 	st := report.ReqFail
@@ -310,37 +369,53 @@ func oneClickFact(res *Result) fact {
 	return fact{status: st, summary: fd.Summary, findings: []string{fd.ID}}
 }
 
+// formatFact: RFC 5322 §3.6 form, no provider's own domain in From, and
+// the From the sender meant (--from).
 func formatFact(res *Result) fact {
 	m := res.Message
 	if m == nil {
-		return fact{status: report.ReqManual, summary: "not checked: give --message (a message saved from the platform)"}
+		return fact{status: report.ReqManual, needs: needsMessage, summary: "not checked: give --message (a message saved from the platform)"}
 	}
-	if len(m.Form) > 0 {
-		var ps []string
-		for _, p := range m.Form {
-			ps = append(ps, p.Detail)
+	var ps, ids []string
+	var variants []string // the first problem's cause selects the reply
+	for _, p := range m.Form {
+		ps = append(ps, p.Detail)
+		ids = append(ids, "message.field-"+p.Kind)
+		if variants == nil {
+			variants = []string{p.Field + "-" + p.Kind, p.Kind}
 		}
-		return fact{status: report.ReqFail, summary: strings.Join(ps, "; "), variant: m.Form[0].Field + "-" + m.Form[0].Kind,
-			findings: []string{"message.field-" + m.Form[0].Kind}}
 	}
 	if m.Impersonates != "" {
-		return fact{status: report.ReqFail, summary: "From uses " + m.FromDomain + ", a mailbox provider's own domain",
-			findings: []string{"message.from-provider-domain"}}
+		ps = append(ps, "From uses "+m.FromDomain+", a mailbox provider's own domain")
+		ids = append(ids, "message.from-provider-domain")
+		if variants == nil {
+			variants = []string{"impersonation"}
+		}
+	}
+	if res.GivenFrom != "" {
+		ps = append(ps, fromMismatch(res))
+		ids = append(ids, "message.from-mismatch")
+		if variants == nil {
+			variants = []string{"from-mismatch"}
+		}
+	}
+	if len(ps) > 0 {
+		return fact{status: report.ReqFail, summary: strings.Join(ps, "; "), variants: variants, findings: ids}
 	}
 	return fact{status: report.ReqPass, summary: "RFC 5322 form: one From, a Date, a valid Message-ID, no duplicated fields", findings: []string{"message.form-ok"}}
 }
 
+// fromMismatch says that the message's From is not the --from given.
+func fromMismatch(res *Result) string {
+	return "the message's From " + res.From.String() + " is not in the domain of --from " + res.GivenFrom +
+		": receivers judge the message's From, so DMARC, alignment and impersonation are judged for " + res.From.Domain
+}
+
+// blocklistFact judges every listing of the lists mxray queried: the
+// evidence behind the rows of providers that judge reputation themselves.
 func blocklistFact(res *Result) fact {
 	b := res.Blocklists
-	var listed, unknown []string
-	for _, r := range b.Results {
-		switch r.Status {
-		case dnsbl.Listed:
-			listed = append(listed, r.Target+" on "+r.List)
-		case dnsbl.Unknown:
-			unknown = append(unknown, r.Target+" on "+r.List)
-		}
-	}
+	listed, unknown := listings(b.Results, func(dnsbl.Result) bool { return true })
 	switch {
 	case len(listed) > 0:
 		return fact{status: report.ReqFail, summary: "listed: " + strings.Join(listed, ", "), findings: []string{"dnsbl.listed"}}
@@ -350,6 +425,100 @@ func blocklistFact(res *Result) fact {
 	}
 	return fact{status: report.ReqPass, findings: []string{"dnsbl.not-listed"},
 		summary: fmt.Sprintf("not listed: %d targets on %d lists", len(b.Targets), len(b.Lists))}
+}
+
+// spamhausFact judges what Yahoo documents: it refuses connections from
+// IPs that Spamhaus lists ([BL21]–[BL23], "the ip is in Spamhaus's list").
+// Only the Spamhaus lists' answers for the sending IPs decide; other
+// listings stay evidence.
+func spamhausFact(res *Result) fact {
+	b := res.Blocklists
+	queried := false
+	for _, z := range b.Lists {
+		queried = queried || spamhausZone(z)
+	}
+	if !queried {
+		return fact{status: report.ReqUnknown, findings: []string{"dnsbl.not-listed", "dnsbl.listed"},
+			summary: "Yahoo refuses IPs that Spamhaus lists, and no Spamhaus list was queried (" + strings.Join(b.Lists, ", ") +
+				"): add --list zen.spamhaus.org (with --dqs-key on a public resolver)"}
+	}
+	ofYahoo := func(r dnsbl.Result) bool { return spamhausZone(r.Zone) && isIP(r.Target) }
+	listed, unknown := listings(b.Results, ofYahoo)
+	others, _ := listings(b.Results, func(r dnsbl.Result) bool { return !ofYahoo(r) })
+	aside := ""
+	if len(others) > 0 {
+		aside = fmt.Sprintf("; %d other listings are evidence only (%s)", len(others), clipList(others))
+	}
+	judged := 0
+	for _, r := range b.Results {
+		if ofYahoo(r) {
+			judged++
+		}
+	}
+	switch {
+	case len(listed) > 0:
+		return fact{status: report.ReqFail, summary: "listed by Spamhaus: " + strings.Join(listed, ", ") + aside,
+			findings: []string{"dnsbl.listed"}, ip: strings.Fields(listed[0])[0]}
+	case len(unknown) > 0:
+		return fact{status: report.ReqUnknown, summary: fmt.Sprintf("%d Spamhaus answers could not be had (%s)", len(unknown), clipList(unknown)) + aside,
+			findings: []string{"dnsbl.unknown", "dnsbl.refused", "dnsbl.list-unhealthy"}}
+	case judged == 0:
+		return fact{status: report.ReqUnknown, summary: "no public sending IP was looked up on Spamhaus" + aside}
+	}
+	return fact{status: report.ReqPass, findings: []string{"dnsbl.not-listed", "dnsbl.listed"},
+		summary: fmt.Sprintf("no sending IP is listed by Spamhaus (%d answers)", judged) + aside}
+}
+
+// listings are the listed and the unknown answers that keep says count.
+func listings(rs []dnsbl.Result, keep func(dnsbl.Result) bool) (listed, unknown []string) {
+	for _, r := range rs {
+		if !keep(r) {
+			continue
+		}
+		switch r.Status {
+		case dnsbl.Listed:
+			listed = append(listed, r.Target+" on "+r.List)
+		case dnsbl.Unknown:
+			unknown = append(unknown, r.Target+" on "+r.List)
+		}
+	}
+	return listed, unknown
+}
+
+// spamhausZone reports whether the zone is one of Spamhaus's lists (the
+// catalog's operator, through its aliases and DQS zones).
+func spamhausZone(zone string) bool {
+	l, ok := dnsbl.ByZone(zone)
+	return ok && l.Operator == "Spamhaus"
+}
+
+func isIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// yahooUnsubscribeFact judges what Yahoo asks of bulk senders: "a working
+// List-Unsubscribe header with one-click support", for which the RFC 8058
+// POST is "highly recommended" and a mailto: URI "acceptable"
+// (bulk-sender-requirements.md). So RFC 8058 one-click passes, and so does
+// one List-Unsubscribe field with a mailto: URI, with the recommendation
+// said.
+func yahooUnsubscribeFact(res *Result, rfc8058 fact) fact {
+	if res.Message == nil || rfc8058.status == report.ReqPass {
+		return rfc8058
+	}
+	u := res.Message.Unsubscribe
+	var mailto []string
+	for _, uri := range u.URIs {
+		if strings.HasPrefix(strings.ToLower(uri), "mailto:") {
+			mailto = append(mailto, uri)
+		}
+	}
+	if u.Fields == 1 && len(mailto) > 0 {
+		return fact{status: report.ReqPass, findings: rfc8058.findings,
+			summary: "List-Unsubscribe offers " + mailto[0] + ", which Yahoo accepts; its \"highly recommended\" RFC 8058 one-click POST is not in place: " + rfc8058.summary}
+	}
+	return rfc8058
 }
 
 func clipList(ss []string) string {

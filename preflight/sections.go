@@ -6,12 +6,12 @@ package preflight
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/mxray/mxray/dnscheck"
 	"github.com/mxray/mxray/dnscheck/dkim"
-	"github.com/mxray/mxray/dnscheck/dmarc"
 	"github.com/mxray/mxray/report"
 )
 
@@ -19,6 +19,10 @@ import (
 func (res *Result) buildReport(cfg Config, started time.Time) *report.Report {
 	rep := report.New("preflight", res.From.String(), cfg.Version, started)
 	rep.Requirements = res.Requirements
+	if len(res.Unchecked) > 0 {
+		rep.Sections = append(rep.Sections, report.Section{ID: "not-checked", Title: "Requirements not checked (an input was not given)",
+			Findings: []report.Finding{res.uncheckedFinding()}, Detail: res.Unchecked})
+	}
 	rep.Sections = append(rep.Sections,
 		res.ipSection(),
 		report.Section{ID: "spf", Title: "SPF (RFC 7208) of " + res.SPFDomain, Findings: res.spfFindings(), Detail: res.SPF},
@@ -27,7 +31,7 @@ func (res *Result) buildReport(cfg Config, started time.Time) *report.Report {
 			Findings: append(res.DMARC.Findings(), res.alignmentFindings()...), Detail: res.DMARC})
 	if res.Message != nil {
 		rep.Sections = append(rep.Sections, report.Section{ID: "message", Title: "The message (RFC 5322, RFC 8058)",
-			Findings: append(res.Message.Findings(res.DKIM), res.sizeFindings()...), Detail: res.Message})
+			Findings: append(append(res.Message.Findings(res.DKIM), res.fromFindings()...), res.sizeFindings()...), Detail: res.Message})
 	}
 	if res.Recipients != nil {
 		rep.Sections = append(rep.Sections, report.Section{ID: "recipients", Title: "Recipients and their domains",
@@ -64,6 +68,41 @@ func keepObservedFindings(rep *report.Report) {
 		}
 		rep.Requirements[i].Findings = ids
 	}
+}
+
+// uncheckedFinding: the rows left manual for want of an input are a
+// warning (exit code 1), so that exit 0 is never read as "all clear"
+// when, say, DKIM was never looked at. Not unknown (3): nothing failed to
+// answer; the sender can give the input.
+func (res *Result) uncheckedFinding() report.Finding {
+	var ev, needs []string
+	for _, u := range res.Unchecked {
+		ev = append(ev, fmt.Sprintf("%s (%s): give %s", u.ID, strings.Join(u.Providers, ", "), u.Needs))
+		if !slices.Contains(needs, u.Needs) {
+			needs = append(needs, u.Needs)
+		}
+	}
+	what := "requirements were"
+	if len(res.Unchecked) == 1 {
+		what = "requirement was"
+	}
+	return report.Finding{ID: "preflight.not-checked", Severity: report.Warning,
+		Summary:  fmt.Sprintf("%d %s not checked: give %s", len(res.Unchecked), what, strings.Join(needs, "; ")),
+		Evidence: ev,
+		Cause:    "mxray judges what it is given: without a message saved from the sending platform it cannot see the DKIM signatures, the unsubscribe fields or the message's form; without a selector, no DKIM key",
+		Fix:      "run again with --message FILE (a test message sent to yourself and saved as .eml) and, for the keys, --selector S"}
+}
+
+// fromFindings: the message's From against --from.
+func (res *Result) fromFindings() []report.Finding {
+	if res.GivenFrom == "" {
+		return nil
+	}
+	return []report.Finding{{ID: "message.from-mismatch", Severity: report.Failure, Subject: res.From.Domain,
+		Summary:    fromMismatch(res),
+		Cause:      "the sending platform puts another From in the message than the one you meant (a default sender, an old template)",
+		Fix:        "set the From of the campaign to an address in " + res.GivenFrom[strings.LastIndexByte(res.GivenFrom, '@')+1:] + " in the platform, or give --from " + res.From.String() + " if that is the From you mean",
+		References: []string{"RFC 5322 §3.6.2", "RFC 7489 §3.1"}}}
 }
 
 // dkimDetail is the DKIM section's typed result.
@@ -152,7 +191,7 @@ func (res *Result) alignmentFindings() []report.Finding {
 	return fs
 }
 
-func alignmentFinding(id, subject, what string, a dmarc.Alignment) report.Finding {
+func alignmentFinding(id, subject, what string, a Aligned) report.Finding {
 	mode := "relaxed"
 	if a.Strict {
 		mode = "strict"
@@ -161,6 +200,9 @@ func alignmentFinding(id, subject, what string, a dmarc.Alignment) report.Findin
 		Evidence: []string{fmt.Sprintf("From %s (organizational domain %s); authenticated %s (organizational domain %s); %s alignment",
 			a.FromDomain, a.FromOrg, a.MailFromDomain, a.MailFromOrg, mode)}}
 	switch {
+	case a.RelaxedOnly:
+		f.Severity = report.Unknown
+		f.Summary = what + " aligns with From " + a.FromDomain + " under relaxed alignment only, and the DMARC record could not be looked up: whether aspf/adkim ask for strict alignment is not known"
 	case a.Pass:
 		f.Severity, f.Summary = report.OK, what+" aligns with From "+a.FromDomain
 	case a.SPFResult == "temperror":

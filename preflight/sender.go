@@ -34,10 +34,23 @@ type IPResult struct {
 // authenticate (RFC 9989 "Identifier Alignment", RFC 7489 §3.1).
 type Alignment struct {
 	// SPF is one alignment per sending IP (its SPF result and domain).
-	SPF []dmarc.Alignment `json:"spf"`
+	SPF []Aligned `json:"spf"`
 	// DKIM is one alignment per verifying signature (d= against From).
-	DKIM []dmarc.Alignment `json:"dkim,omitempty"`
+	DKIM []Aligned `json:"dkim,omitempty"`
 }
+
+// Aligned is one identifier alignment.
+type Aligned struct {
+	dmarc.Alignment
+	// RelaxedOnly: the DMARC record could not be looked up, so whether its
+	// aspf/adkim ask for strict alignment is not known, and the domains
+	// align under relaxed alignment only (Pass is the relaxed judgement):
+	// the alignment is unknown, not a pass.
+	RelaxedOnly bool `json:"relaxed_only,omitempty"`
+}
+
+// holds reports whether the alignment passes whatever the mode.
+func (a Aligned) holds() bool { return a.Pass && !a.RelaxedOnly }
 
 // checkSender runs everything about the sender, concurrently.
 func (res *Result) checkSender(ctx context.Context, cfg Config, opt Options, msg *msgcheck.Result) {
@@ -153,7 +166,9 @@ func lookupKeys(ctx context.Context, r dnscheck.Resolver, fromDomain string, sel
 
 // align judges SPF (per IP) and DKIM (per verifying signature) alignment
 // with the From domain, relaxed or strict as aspf and adkim say (relaxed
-// when there is no DMARC record: the providers align the same way).
+// when there is no DMARC record: the providers align the same way). When
+// the DMARC lookup failed, the mode is not known: an alignment that holds
+// only under relaxed alignment is marked RelaxedOnly.
 func align(ctx context.Context, r dnscheck.Resolver, res *Result) Alignment {
 	var a Alignment
 	d := res.DMARC
@@ -161,8 +176,15 @@ func align(ctx context.Context, r dnscheck.Resolver, res *Result) Alignment {
 	if d.Record != nil {
 		aspf, adkim = d.Record.ASPF == "s", d.Record.ADKIM == "s"
 	}
+	judge := func(authenticated, result string, strict bool) Aligned {
+		x := Aligned{Alignment: dmarc.AlignSPF(ctx, r, res.From.Domain, d.OrgDomain, d.OrgKnown, authenticated, result, strict)}
+		if d.Unknown() && x.Pass && !x.Strict {
+			x.RelaxedOnly = !dmarc.SPFAlignment(res.From.Domain, authenticated, true, true).Aligned
+		}
+		return x
+	}
 	for _, ev := range res.SPF.Evaluations {
-		a.SPF = append(a.SPF, dmarc.AlignSPF(ctx, r, res.From.Domain, d.OrgDomain, d.OrgKnown, ev.Domain, string(ev.Result), aspf))
+		a.SPF = append(a.SPF, judge(ev.Domain, string(ev.Result), aspf))
 	}
 	if res.DKIM == nil {
 		return a
@@ -171,7 +193,7 @@ func align(ctx context.Context, r dnscheck.Resolver, res *Result) Alignment {
 	// (RFC 9989 "Identifier Alignment"; RFC 7489 §3.1.1): the d= domain
 	// against the From domain, so AlignSPF's comparison serves both.
 	for _, s := range res.DKIM.Passing() {
-		a.DKIM = append(a.DKIM, dmarc.AlignSPF(ctx, r, res.From.Domain, d.OrgDomain, d.OrgKnown, s.Domain, string(dkim.SigPass), adkim))
+		a.DKIM = append(a.DKIM, judge(s.Domain, string(dkim.SigPass), adkim))
 	}
 	return a
 }

@@ -158,3 +158,44 @@ func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
 	}
 	return false
 }
+
+// prepaid are reports a client was already charged for. The home page's
+// one input (/go) looks a name up to know whether it is a mail domain or a
+// mail host: that lookup is admitted and charged to the client's rate like
+// a report, before any query is sent, and the report it redirects to is
+// then not charged a second time. Each is used once, within prepaidFor;
+// the table is bounded (when it is full, the report is simply charged).
+type prepaid struct {
+	mu sync.Mutex
+	m  map[string]time.Time // client + " " + path → when the credit lapses
+}
+
+// prepaidFor is how long a redirect's credit waits for the browser.
+const prepaidFor = 30 * time.Second
+
+func newPrepaid() *prepaid { return &prepaid{m: map[string]time.Time{}} }
+
+func (p *prepaid) grant(client, path string, now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.m) >= maxClients {
+		for k, until := range p.m {
+			if now.After(until) {
+				delete(p.m, k)
+			}
+		}
+		if len(p.m) >= maxClients {
+			return
+		}
+	}
+	p.m[client+" "+path] = now.Add(prepaidFor)
+}
+
+// take uses the client's credit for path, if it has one.
+func (p *prepaid) take(client, path string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	until, ok := p.m[client+" "+path]
+	delete(p.m, client+" "+path)
+	return ok && !now.After(until)
+}

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck"
@@ -119,7 +120,12 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, e *worldEnv) {
 		to = "/smtp/" + url.PathEscape(q)
 	case "name":
 		name, _ := dnscheck.NormalizeDomain(q)
-		to = "/" + e.nameKind(r.Context(), name) + "/" + url.PathEscape(name)
+		kind, rerr := s.lookUpKind(r, e, name)
+		if rerr != nil {
+			s.fail(w, r, pageOutput, rerr)
+			return
+		}
+		to = "/" + kind + "/" + url.PathEscape(name)
 	default:
 		if len(q) <= 1000 && !strings.ContainsAny(q, "\r\n") {
 			to = "/explain?text=" + url.QueryEscape(q)
@@ -129,6 +135,26 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request, e *worldEnv) {
 		}
 	}
 	http.Redirect(w, r, e.base+to, http.StatusSeeOther)
+}
+
+// lookUpKind decides whether a name typed in the home page is a mail
+// domain or a mail host. The lookup is a report's first step and is
+// treated as one: the name must pass the policy (--allow-target, special
+// names) before anything is asked about it — the redirect would otherwise
+// tell which refused names exist — and the lookup is admitted and charged
+// to the client's rate; the report it leads to is then prepaid.
+func (s *Server) lookUpKind(r *http.Request, e *worldEnv, name string) (string, *reqError) {
+	if err := e.p.checkName(name); err != nil {
+		return "", refusedError(err)
+	}
+	release, aerr := s.admit(r)
+	if aerr != nil {
+		return "", aerr
+	}
+	kind := e.nameKind(r.Context(), name)
+	release()
+	s.prepaid.grant(clientKey(r, s.o.TrustedProxies), e.base+"/"+kind+"/"+name, time.Now())
+	return kind, nil
 }
 
 func (s *Server) pageCheck(w http.ResponseWriter, r *http.Request, e *worldEnv) {

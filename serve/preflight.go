@@ -14,6 +14,7 @@ import (
 
 	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck"
+	"github.com/mxray/mxray/dnscheck/dkim"
 	"github.com/mxray/mxray/preflight"
 	"github.com/mxray/mxray/report"
 )
@@ -26,6 +27,8 @@ type PreflightRequest struct {
 	IPs []netip.Addr
 	// Message is a sample message (an uploaded .eml), or nil.
 	Message []byte
+	// Selectors are DKIM selectors at the From domain (--selector).
+	Selectors []string
 }
 
 // PreflightEnv is the world a preflight looks at, as the server sets it
@@ -51,7 +54,7 @@ func RunPreflight(ctx context.Context, env PreflightEnv, req PreflightRequest) (
 		DNSBL: env.Check.DNSBL.Selection, DNSBLConcurrency: env.Check.DNSBL.Concurrency,
 		SMTP: preflight.SMTPOptions{Skip: true, Dial: env.Dial, HELO: env.Check.SMTP.HELO,
 			AllowSpecialUse: env.Check.SMTP.AllowSpecialUse, TLS: env.Check.SMTP.TLS}}
-	opt := preflight.Options{From: req.From, IPs: req.IPs, Message: req.Message, Volume: -1}
+	opt := preflight.Options{From: req.From, IPs: req.IPs, Message: req.Message, Selectors: req.Selectors, Volume: -1}
 	if req.Message != nil {
 		opt.MessageName = "uploaded message"
 	}
@@ -62,10 +65,14 @@ func RunPreflight(ctx context.Context, env PreflightEnv, req PreflightRequest) (
 	return out.Report, nil
 }
 
-// preflightJob reads a preflight request from form fields (from, ips)
-// and an optional message.
-func (s *Server) preflightJob(e *worldEnv, from, ips string, message []byte) (job, *reqError) {
-	req := PreflightRequest{From: strings.TrimSpace(from), Message: message}
+// maxSelectors bounds the DKIM selectors of one preflight.
+const maxSelectors = 10
+
+// preflightJob reads a preflight request from form fields (from, ips,
+// selectors) and an optional message.
+func (s *Server) preflightJob(e *worldEnv, fields map[string]string, message []byte) (job, *reqError) {
+	req := PreflightRequest{From: strings.TrimSpace(fields["from"]), Message: message}
+	ips := fields["ips"]
 	at := strings.LastIndexByte(req.From, '@')
 	if at <= 0 {
 		return job{}, badRequest(fmt.Sprintf("from %q is not an address (want local@domain)", req.From))
@@ -93,6 +100,15 @@ func (s *Server) preflightJob(e *worldEnv, from, ips string, message []byte) (jo
 	if len(req.IPs) > maxTargets {
 		return job{}, badRequest(fmt.Sprintf("%d sending IPs; at most %d", len(req.IPs), maxTargets))
 	}
+	for _, sel := range splitTargets(fields["selectors"]) {
+		if err := dkim.ValidSelector(sel); err != nil {
+			return job{}, badRequest(fmt.Sprintf("DKIM selector %q: %v", sel, err))
+		}
+		req.Selectors = append(req.Selectors, strings.ToLower(sel))
+	}
+	if len(req.Selectors) > maxSelectors {
+		return job{}, badRequest(fmt.Sprintf("%d DKIM selectors; at most %d", len(req.Selectors), maxSelectors))
+	}
 	return job{command: "preflight", target: req.From, parts: []string{"preflight"},
 		run: func(ctx context.Context, emit emitFunc) (*report.Report, error) {
 			_, res, err := e.resolver(0)
@@ -112,7 +128,8 @@ func (s *Server) apiPreflight(w http.ResponseWriter, r *http.Request, e *worldEn
 	s.serveJob(w, r, e, apiOutput, j, jerr)
 }
 
-// preflightForm reads the preflight form: from, ips and a message upload.
+// preflightForm reads the preflight form: from, ips, selectors and a
+// message upload.
 func (s *Server) preflightForm(w http.ResponseWriter, r *http.Request, e *worldEnv) (job, *reqError) {
 	fields, file, rerr := s.readForm(r, w, "from", "message")
 	if rerr != nil {
@@ -122,5 +139,5 @@ func (s *Server) preflightForm(w http.ResponseWriter, r *http.Request, e *worldE
 	if file != nil {
 		msg = file.text
 	}
-	return s.preflightJob(e, fields["from"], fields["ips"], msg)
+	return s.preflightJob(e, fields, msg)
 }

@@ -9,7 +9,8 @@ package serve
 // probe's deadline is the scrape's timeout
 // (X-Prometheus-Scrape-Timeout-Seconds) less half a second, as
 // blackbox_exporter's timeout_offset. debug=true adds the text report as
-// comment lines.
+// comment lines. The dmarc and spf modules run only what their part needs
+// and answer for their own section: probe_success is about the module.
 
 import (
 	"bufio"
@@ -61,9 +62,46 @@ func (e *worldEnv) probeJob(module, target string) (job, *reqError) {
 	case "blocklist":
 		return e.targetsJob([]string{target})
 	case "dmarc", "spf":
-		return e.domainJob(target, url.Values{"only": {module}})
+		j, err := e.domainJob(target, moduleParts[module])
+		if err != nil {
+			return j, err
+		}
+		return moduleReport(j, module), nil
 	}
 	return e.domainJob(target, nil)
+}
+
+// moduleParts are the parts the dmarc and spf modules run: the dmarc part
+// waits for nothing a probe has (the SPF result only with a sending IP),
+// so it runs alone; the spf part also evaluates the domain's MX addresses,
+// so the MX part runs beside it.
+var moduleParts = map[string]url.Values{
+	"dmarc": {"only": {"dmarc"}, "skip": {"mx"}},
+	"spf":   {"only": {"spf"}},
+}
+
+// moduleReport keeps, of the job's report, the module's own section (and
+// the resolver's, which says whether any answer can be trusted): what
+// probe_success and the mxray_* metrics are about. A missing MX record is
+// not a failure of the DMARC module.
+func moduleReport(j job, module string) job {
+	run := j.run
+	j.run = func(ctx context.Context, emit emitFunc) (*report.Report, error) {
+		rep, err := run(ctx, emit)
+		if err != nil {
+			return rep, err
+		}
+		var keep []report.Section
+		for _, s := range rep.Sections {
+			if s.ID == module || s.ID == "resolver" {
+				keep = append(keep, s)
+			}
+		}
+		rep.Sections = keep
+		rep.Finish(rep.StartedAt.Add(time.Duration(rep.Duration))) // the counts again, the same duration
+		return rep, nil
+	}
+	return j
 }
 
 // scrapeTimeout is the scrape's timeout less 0.5 s, within the server's.

@@ -202,3 +202,28 @@ func TestMetricsInFlight(t *testing.T) {
 		t.Errorf("in flight %v, want 1", v)
 	}
 }
+
+// TestProbeModuleOwnSections: the dmarc and spf modules judge the
+// domain's DMARC and SPF only. A domain whose MX host has no address
+// fails a whole check, but its DMARC and SPF probes succeed, and their
+// metrics hold no MX finding.
+func TestProbeModuleOwnSections(t *testing.T) {
+	w, _ := zoneWorld(t, `
+$ORIGIN nomx.test.
+@       IN SOA ns hostmaster 1 3600 600 86400 300
+@       IN MX 10 gone.nomx.test.
+@       IN TXT "v=spf1 ip4:81.2.69.0/24 -all"
+_dmarc  IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@nomx.test"
+`, nil)
+	hs := start(t, serve.Options{World: w, AllowPrivate: true, RatePerMinute: -1})
+	for module, success := range map[string]float64{"check": 0, "dmarc": 1, "spf": 1} {
+		r := get(t, hs.URL+"/probe?module="+module+"&target=nomx.test")
+		fams := parseExposition(t, r.body)
+		if got := gauge(t, fams, "probe_success"); got != success {
+			t.Errorf("%s: probe_success %v, want %v\n%s", module, got, success, r.body)
+		}
+		if module != "check" && strings.Contains(r.body, `"mx.`) {
+			t.Errorf("%s: MX findings in the module's metrics:\n%s", module, r.body)
+		}
+	}
+}

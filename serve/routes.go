@@ -104,12 +104,22 @@ func (s *Server) secure(next http.Handler) http.Handler {
 	})
 }
 
-// admit applies the client's rate and the bound on reports in flight.
+// admit applies the client's rate (unless the report was prepaid by the
+// home page's lookup) and the bound on reports in flight.
 func (s *Server) admit(r *http.Request) (release func(), e *reqError) {
-	if wait, ok := s.rates.allow(clientKey(r, s.o.TrustedProxies), time.Now()); !ok {
+	client, now := clientKey(r, s.o.TrustedProxies), time.Now()
+	if s.prepaid.take(client, r.URL.Path, now) {
+		return s.acquireSlot()
+	}
+	if wait, ok := s.rates.allow(client, now); !ok {
 		return nil, &reqError{status: http.StatusTooManyRequests, retryAfter: wait, reason: "rate-limit",
 			msg: "too many reports from your address; try again in " + retryAfterSeconds(wait) + " s"}
 	}
+	return s.acquireSlot()
+}
+
+// acquireSlot takes one of the slots for reports in flight.
+func (s *Server) acquireSlot() (release func(), e *reqError) {
 	if !s.slots.tryAcquire() {
 		return nil, &reqError{status: http.StatusTooManyRequests, retryAfter: 5 * time.Second, reason: "busy",
 			msg: "the server is running as many reports as it may (" + strconv.Itoa(cap(s.slots)) + "); try again in a few seconds"}

@@ -63,6 +63,7 @@ type Server struct {
 	o       Options
 	policy  policy
 	rates   *clientRates
+	prepaid *prepaid
 	slots   slots
 	locks   *check.IPLocks
 	metrics *metrics
@@ -104,7 +105,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{o: o, policy: policy{allowPrivate: o.AllowPrivate, names: names, prefixes: prefixes},
-		rates: newClientRates(max(o.RatePerMinute, 0), o.Burst), slots: make(slots, o.MaxInFlight),
+		rates: newClientRates(max(o.RatePerMinute, 0), o.Burst), prepaid: newPrepaid(), slots: make(slots, o.MaxInFlight),
 		locks: &check.IPLocks{}, metrics: newMetrics(), csrf: http.NewCrossOriginProtection()}
 	for _, origin := range o.TrustedOrigins {
 		if err := s.csrf.AddTrustedOrigin(origin); err != nil {

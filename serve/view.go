@@ -230,6 +230,10 @@ func viewSummary(rep *report.Report) summaryView {
 	c := rep.Summary
 	v := summaryView{Counts: c, Took: time.Duration(rep.Duration).Round(time.Millisecond).String(), Exit: rep.ExitCode(), Trace: rep.Trace,
 		Requirements: viewRequirements(rep.Requirements)}
+	if len(rep.Requirements) > 0 {
+		v.Worst, v.Headline = requirementsHeadline(v.Exit, rep.Requirements, c)
+		return v
+	}
 	switch v.Exit {
 	case report.ExitFailure:
 		v.Worst, v.Headline = "failure", plural(c.Failure, "failure")+" found"
@@ -241,6 +245,35 @@ func viewSummary(rep *report.Report) summaryView {
 		v.Worst, v.Headline = "ok", "everything checked is in order"
 	}
 	return v
+}
+
+// requirementsHeadline sums a provider table up: its exit code comes from
+// the rows that apply (report.Report.ExitCode), so the headline counts
+// them, not the evidence's findings.
+func requirementsHeadline(exit int, reqs []report.Requirement, c report.Counts) (string, string) {
+	failed, unknown := 0, 0
+	for _, q := range reqs {
+		switch {
+		case !q.Applies:
+		case q.Status == report.ReqFail:
+			failed++
+		case q.Status == report.ReqUnknown:
+			unknown++
+		}
+	}
+	switch exit {
+	case report.ExitFailure:
+		h := plural(failed, "provider requirement") + " failed"
+		if unknown > 0 {
+			h += fmt.Sprintf(", %d could not be checked", unknown)
+		}
+		return "failure", h
+	case report.ExitUnknown:
+		return "unknown", plural(unknown, "provider requirement") + " could not be checked, none failed"
+	case report.ExitWarning:
+		return "warning", "no provider requirement that applies failed; " + plural(c.Warning, "warning") + " to read below"
+	}
+	return "ok", "no provider requirement that applies failed or went unchecked"
 }
 
 func plural(n int, word string) string {

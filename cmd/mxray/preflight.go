@@ -49,15 +49,32 @@ func addPreflightFlags(fs *pflag.FlagSet) *preflightFlags {
 	return f
 }
 
+const preflightHelp = "Before a campaign: will Gmail, Yahoo (with AOL) and Microsoft (Outlook.com, Hotmail, Live) take it? For these\n" +
+	"IPs, this From domain, this message and these recipients, each requirement of each provider's bulk-sender\n" +
+	"rules is judged pass, fail, unknown (could not be checked) or manual (only you can see it, or an input was\n" +
+	"not given), with the rejection the provider documents for it, explained. The provider table comes first,\n" +
+	"then the evidence: reverse DNS and HELO of each IP, SPF, DKIM keys and signatures, DMARC and alignment, the\n" +
+	"message's form and RFC 8058 one-click unsubscribe, the recipients' domains and providers, the blocklists.\n" +
+	"With --message, the message's own From is the one judged (receivers judge it); a From in another domain\n" +
+	"than --from fails message-format. Recipients are never probed over SMTP: only their domains are looked up."
+
+// preflightExitCodes are preflight's own: the provider table decides them.
+const preflightExitCodes = `
+Exit codes:
+  0   every requirement that applies passes (or is manual by nature: TLS, spam rate); nothing above info
+  1   nothing that applies fails or is unknown, but a requirement was not checked because --message or
+      --selector was not given (finding preflight.not-checked), or the evidence has a warning (a
+      duplicate recipient, a typo domain, a listing on a list the provider does not name)
+  2   a requirement that applies fails
+  3   a requirement that applies could not be checked (SERVFAIL, timeout), and none fails
+  64  usage error: a malformed --from, --ip, address or flag; a message or list that cannot be read
+`
+
 func runPreflight(ctx context.Context, stdio IO, args []string) int {
-	fs := newFlagSet("preflight", stdio, preflightUsage,
-		"Before a campaign: will Gmail, Yahoo (with AOL) and Microsoft (Outlook.com, Hotmail, Live) take it? For these\n"+
-			"IPs, this From domain, this message and these recipients, each requirement of each provider's bulk-sender\n"+
-			"rules is judged pass, fail, unknown (could not be checked) or manual (only you can see it), with the\n"+
-			"rejection the provider documents for it, explained. The provider table comes first, then the evidence:\n"+
-			"reverse DNS and HELO of each IP, SPF, DKIM keys and signatures, DMARC and alignment, the message's form\n"+
-			"and RFC 8058 one-click unsubscribe, the recipients' domains and providers, the blocklists.\n"+
-			"Recipients are never probed over SMTP: only their domains are looked up in DNS.")
+	fs := newFlagSet("preflight", stdio, preflightUsage, preflightHelp)
+	fs.Usage = func() {
+		fmt.Fprintf(stdio.Stdout, "Usage: %s\n\n%s\n\nFlags:\n%s%s", preflightUsage, preflightHelp, fs.FlagUsages(), preflightExitCodes)
+	}
 	g := addGlobalFlags(fs)
 	f := addPreflightFlags(fs)
 	bf := addDNSBLFlags(fs)

@@ -35,7 +35,7 @@ func newPreflightWorld(t *testing.T, signed []string) *preflightWorld {
 	}
 	dir := t.TempDir()
 	w.message, w.list, w.lists = filepath.Join(dir, "campaign.eml"), filepath.Join(dir, "list.csv"), filepath.Join(dir, "blocklists.txt")
-	writeFile(t, w.lists, []byte("bl.example.org\ndbl.example.org:domain\n"))
+	writeFile(t, w.lists, []byte("bl.example.org\ndbl.example.org:domain\nzen.spamhaus.org\n"))
 	msg, err := os.ReadFile("../../testdata/messages/campaign.eml")
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestPreflightCLIFailingRows(t *testing.T) {
 	}
 	for _, want := range []string{
 		"dmarc                    FAIL         FAIL         FAIL",
-		"one-click-unsubscribe    FAIL         FAIL         (FAIL)",
+		"one-click-unsubscribe    FAIL         pass         (FAIL)", // Yahoo accepts the message's mailto: URI
 		"reply: 550 5.7.40 Your message was blocked because the sending domain doesn't have a DMARC record",
 		"reply: 550 5.7.515 Access denied, sending domain [example.com] does not meet the required authentication level.",
 		"explain: Outlook.com requires high-volume senders", "evidence: dmarc.missing",
@@ -181,5 +181,40 @@ func TestPreflightCLIFailingRows(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q", want)
 		}
+	}
+}
+
+// TestPreflightCLIUnchecked is the reviewer's run: no --message, no
+// --selector. DKIM, one-click and the message's form were never looked
+// at, so the exit code is 1 with a finding that says so, never 0.
+func TestPreflightCLIUnchecked(t *testing.T) {
+	w := newPreflightWorld(t, allSigned)
+	code, out, _ := runCLI(t, "preflight", "--resolver", w.srv.Addr, "--lists", w.lists, "--no-smtp",
+		"--from", "news@example.com", "--ip", "81.2.69.7")
+	if code != report.ExitWarning {
+		t.Fatalf("exit %d, want %d:\n%s", code, report.ExitWarning, out)
+	}
+	for _, want := range []string{"dkim                     manual       manual       manual",
+		"3 requirements were not checked: give --message or --selector; --message", "(preflight.not-checked)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+// TestPreflightHelp: --help lists preflight's own exit codes.
+func TestPreflightHelp(t *testing.T) {
+	code, out, _ := runCLI(t, "preflight", "--help")
+	if code != report.ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"Usage: mxray preflight --from ADDR", "Exit codes:", "2   a requirement that applies fails",
+		"--selector was not given (finding preflight.not-checked)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "port 25 blocked") {
+		t.Errorf("help lists the generic exit codes:\n%s", out)
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -15,6 +16,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/mxray/mxray/check"
 	"github.com/mxray/mxray/dnscheck/dnsbl"
@@ -195,6 +199,9 @@ func TestServeUsage(t *testing.T) {
 		{"serve", "--list", "bad zone!"},
 		{"demo", "nosuch.example"},
 		{"demo", "--format", "json"},
+		{"demo", "--format", "nagios"},      // two plugin outputs are no plugin output
+		{"demo", "--resolver", "127.0.0.1"}, // the demo world has its own DNS server
+		{"demo", "healthy.example", "--resolver", "127.0.0.1:53"},
 	} {
 		if code, _, stderr := runCLI(t, args...); code != report.ExitUsage {
 			t.Errorf("%q: exit %d, want %d (%s)", args, code, report.ExitUsage, stderr)
@@ -269,5 +276,33 @@ func TestServeCommand(t *testing.T) {
 		}
 	case <-time.After(40 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+}
+
+// TestDemoPrometheus: both demo domains in one exposition, which the
+// Prometheus parser reads (two expositions in one body do not parse: a
+// second HELP line for a family); one domain in nagios format is one
+// plugin output.
+func TestDemoPrometheus(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "demo.prom")
+	code, stdout, stderr := runCLI(t, "demo", "--format", "prometheus", "--output", out)
+	if code != report.ExitFailure || stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := parser.TextToMetricFamilies(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("not one valid exposition: %v\n%s", err, data)
+	}
+	if f := fams["mxray_check_success"]; f == nil || len(f.Metric) != 2 {
+		t.Fatalf("mxray_check_success for both domains: %v", f)
+	}
+	code, stdout, _ = runCLI(t, "demo", "broken.example", "--format", "nagios")
+	if code != 2 || !strings.HasPrefix(stdout, "MXRAY CHECK CRITICAL") || len(regexp.MustCompile(`(?m)^MXRAY `).FindAllString(stdout, -1)) != 1 {
+		t.Errorf("nagios, one domain: exit %d\n%s", code, stdout)
 	}
 }

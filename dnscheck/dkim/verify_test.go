@@ -222,3 +222,32 @@ func TestWireForm(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyHeaderOnlyMessage: a message may end after its header (RFC
+// 5322 §3.5: the body is optional, and so is the empty line before it);
+// its signatures are verified, not reported as unreadable.
+func TestVerifyHeaderOnlyMessage(t *testing.T) {
+	w := newVerifyWorld(t)
+	c := testworld.Client(t, w.srv)
+	header, _, _ := strings.Cut(testMessage, "\n\n")
+	signed := testworld.DKIMSign(t, header+"\n\n", "example.com", "rsa", w.rsa2048, signedFields)
+	for name, msg := range map[string][]byte{
+		"LF, last field ended":  bytes.TrimSuffix(signed, []byte("\n")),
+		"CRLF, last field open": bytes.TrimSuffix(bytes.ReplaceAll(wireForm(signed), []byte("\r\n\r\n"), []byte("\r\n")), []byte("\r\n")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if bytes.Contains(wireForm(msg), []byte("\r\n\r\n")) {
+				t.Fatalf("the test message still has an empty line: %q", msg)
+			}
+			v := VerifyMessage(context.Background(), c, msg)
+			if v.Err != "" || len(v.Signatures) != 1 || v.Signatures[0].Result != SigPass {
+				t.Fatalf("header-only message: %+v", v)
+			}
+			// One changed header byte still breaks it.
+			v = VerifyMessage(context.Background(), c, bytes.Replace(msg, []byte("Subject: Spring offers"), []byte("Subject: Spring offerz"), 1))
+			if v.Err != "" || len(v.Signatures) != 1 || v.Signatures[0].Result != SigFail {
+				t.Fatalf("changed header-only message: %+v", v)
+			}
+		})
+	}
+}

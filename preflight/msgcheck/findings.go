@@ -80,6 +80,11 @@ func (r *Result) OneClickFinding(v *dkim.Verification) report.Finding {
 		f.Summary = "one-click unsubscribe (RFC 8058): an HTTPS URI, the exact post value, both fields signed by " + s.Describe()
 		return f
 	}
+	if v != nil && v.Err != "" {
+		f.ID, f.Severity = "message.one-click-unknown", report.Unknown
+		f.Summary = "the one-click fields are right, but whether a valid DKIM signature covers them is not known: the signatures could not be verified (" + v.Err + ")"
+		return f
+	}
 	f.ID, f.Severity = "message.one-click-not-signed", report.Failure
 	f.Summary = "List-Unsubscribe and List-Unsubscribe-Post are not both covered by a valid DKIM signature's h="
 	f.Cause = "RFC 8058 §3.1: receivers only offer one-click when a valid DKIM signature covers both fields"

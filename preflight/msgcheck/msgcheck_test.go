@@ -190,3 +190,24 @@ func TestCheckNotAMessage(t *testing.T) {
 		t.Errorf("latin-1 body: %v", err)
 	}
 }
+
+// TestOneClickUnverifiable: when the signatures could not be verified at
+// all, whether one covers the fields is unknown, not a failure; fields
+// that are missing fail all the same.
+func TestOneClickUnverifiable(t *testing.T) {
+	v := &dkim.Verification{Err: "failed to read header: EOF"}
+	r, err := Check([]byte(goodHeader + goodBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := r.OneClickFinding(v); f.ID != "message.one-click-unknown" || f.Severity != report.Unknown || !strings.Contains(f.Summary, "EOF") {
+		t.Errorf("right fields, unverifiable signatures: %s %s: %s", f.ID, f.Severity, f.Summary)
+	}
+	r, err = Check([]byte(strings.Replace(goodHeader, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\n", "", 1) + goodBody))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := r.OneClickFinding(v); f.ID != "message.one-click-missing" || f.Severity != report.Failure {
+		t.Errorf("missing field, unverifiable signatures: %s %s: %s", f.ID, f.Severity, f.Summary)
+	}
+}

@@ -81,10 +81,13 @@ const (
 	HostMicrosoft365    Hosting = "microsoft-365"    // Exchange Online tenants
 	HostYahoo           Hosting = "yahoo"            // Yahoo and AOL
 	HostOther           Hosting = "other"
+	// HostUnknown: the domain's MX lookup failed or did not run (the
+	// deadline, the bound on domains), and its name alone does not say.
+	HostUnknown Hosting = "unknown"
 )
 
 // Hostings lists every hosting in report order.
-var Hostings = []Hosting{HostGmail, HostYahoo, HostOutlook, HostGoogleWorkspace, HostMicrosoft365, HostOther}
+var Hostings = []Hosting{HostGmail, HostYahoo, HostOutlook, HostGoogleWorkspace, HostMicrosoft365, HostOther, HostUnknown}
 
 // Governs returns the provider whose consumer rules govern mail to a
 // domain with this hosting.
@@ -113,8 +116,21 @@ func (h Hosting) Describe() string {
 		return "Microsoft 365"
 	case HostYahoo:
 		return "Yahoo / AOL"
+	case HostUnknown:
+		return "unknown (not looked up)"
 	}
 	return "other providers"
+}
+
+// ClassifyUnlooked judges a domain whose MX hosts are not known (the
+// lookup failed or did not run): by its name when it is a provider's own
+// consumer domain, else unknown — never "other providers", which would
+// say its mail goes elsewhere.
+func ClassifyUnlooked(domain string) Hosting {
+	if h := Classify(domain, nil); h != HostOther {
+		return h
+	}
+	return HostUnknown
 }
 
 // Classify judges who receives mail for domain from its MX host names (in

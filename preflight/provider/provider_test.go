@@ -34,7 +34,7 @@ func TestGovernsAndOwnDomain(t *testing.T) {
 			t.Errorf("%s governs %s %v, want %s", h, id, ok, want)
 		}
 	}
-	for _, h := range []Hosting{HostGoogleWorkspace, HostMicrosoft365, HostOther} {
+	for _, h := range []Hosting{HostGoogleWorkspace, HostMicrosoft365, HostOther, HostUnknown} {
 		if _, ok := h.Governs(); ok {
 			t.Errorf("%s: business and other hosting is not governed by the consumer rules", h)
 		}
@@ -46,5 +46,13 @@ func TestGovernsAndOwnDomain(t *testing.T) {
 	}
 	if _, ok := OwnDomain("notgmail.com"); ok {
 		t.Error("notgmail.com is not gmail.com")
+	}
+}
+
+func TestClassifyUnlooked(t *testing.T) {
+	for d, want := range map[string]Hosting{"gmail.com": HostGmail, "hotmail.com": HostOutlook, "example.com": HostUnknown} {
+		if got := ClassifyUnlooked(d); got != want {
+			t.Errorf("ClassifyUnlooked(%s) = %s, want %s", d, got, want)
+		}
 	}
 }

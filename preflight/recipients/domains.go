@@ -62,7 +62,7 @@ type CheckOptions struct {
 func CheckDomains(ctx context.Context, r dnscheck.Resolver, domains map[string]int, opt CheckOptions) []DomainResult {
 	out := make([]DomainResult, 0, len(domains))
 	for d, n := range domains {
-		out = append(out, DomainResult{Domain: d, Recipients: n, Status: StatusUnchecked, Hosting: provider.HostOther})
+		out = append(out, DomainResult{Domain: d, Recipients: n, Status: StatusUnchecked, Hosting: provider.ClassifyUnlooked(d)})
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Recipients != out[j].Recipients {
@@ -112,8 +112,11 @@ func lookUp(ctx context.Context, r dnscheck.Resolver, d *DomainResult) {
 		}
 	}
 	d.MX = names[:min(len(names), 2)]
-	d.Hosting = provider.Classify(d.Domain, names)
 	d.Status, d.Reason = status(mx)
+	d.Hosting = provider.Classify(d.Domain, names)
+	if d.Status == StatusUnknown && len(names) == 0 {
+		d.Hosting = provider.ClassifyUnlooked(d.Domain) // no MX host names to judge by
+	}
 }
 
 // status sums an MX result up.

@@ -68,7 +68,7 @@ func Check(ctx context.Context, r dnscheck.Resolver, source string, l *List, opt
 	for _, d := range res.domains {
 		status[d.Domain] = d.Status
 		res.Statuses[d.Status]++
-		if Deliverable(d.Status) || d.Status == StatusUnknown {
+		if Deliverable(d.Status) || d.Status == StatusUnknown || d.Status == StatusUnchecked {
 			hosted[d.Hosting].Domains++
 			hosted[d.Hosting].Recipients += d.Recipients
 		}
@@ -197,7 +197,7 @@ func (r *Result) domainFindings() []report.Finding {
 		{StatusNoAddress, "recipients.domain-no-address", report.Failure, "have MX hosts without addresses", "remove these addresses, or retry later", []string{"RFC 5321 §5.1"}},
 		{StatusImplicit, "recipients.domain-implicit-mx", report.Info, "have no MX record; mail goes to the domain's own address (implicit MX)", "nothing to do; such domains often take no mail", []string{"RFC 5321 §5.1"}},
 		{StatusUnknown, "recipients.domain-unknown", report.Unknown, "could not be looked up (the lookup failed)", "retry; the domains may well be fine", nil},
-		{StatusUnchecked, "recipients.domain-unchecked", report.Info, "were not looked up (deadline, or past the bound)", "run again with a longer --timeout", nil},
+		{StatusUnchecked, "recipients.domain-unchecked", report.Unknown, "were not looked up (deadline, or past the bound)", "run again with a longer --timeout", nil},
 	}
 	var fs []report.Finding
 	for _, k := range kinds {
@@ -247,6 +247,11 @@ func (r *Result) hostingFinding() report.Finding {
 	for _, p := range provider.All {
 		n, _ := r.Governed(p.ID)
 		gov = append(gov, fmt.Sprintf("%s %d", p.Short, n))
+	}
+	for _, h := range r.Hosted {
+		if h.Hosting == provider.HostUnknown && h.Recipients > 0 {
+			gov = append(gov, fmt.Sprintf("unknown %d (domains not looked up)", h.Recipients))
+		}
 	}
 	return report.Finding{ID: "recipients.providers", Severity: report.Info,
 		Summary:  "recipients by provider (from the domains' MX hosts): " + strings.Join(gov, ", "),

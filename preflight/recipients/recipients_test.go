@@ -250,7 +250,7 @@ func TestCheckDomains(t *testing.T) {
 	}
 	want := map[string][2]string{
 		"ok.test": {StatusMX, "other"}, "nullmx.test": {StatusNullMX, "other"}, "implicit.test": {StatusImplicit, "other"},
-		"nomail.test": {StatusNoMail, "other"}, "noaddr.test": {StatusNoAddress, "other"}, "broken.test": {StatusUnknown, "other"},
+		"nomail.test": {StatusNoMail, "other"}, "noaddr.test": {StatusNoAddress, "other"}, "broken.test": {StatusUnknown, "unknown"},
 		"workspace.test": {StatusMX, "google-workspace"}, "tenant.test": {StatusMX, "microsoft-365"},
 		"yahoohosted.test": {StatusMX, "yahoo"}, "consumer.test": {StatusMX, "outlook.com"},
 		"gmail.com": {StatusMX, "gmail"}, "nosuch.test": {StatusNXDomain, "other"},
@@ -281,6 +281,56 @@ func TestCheckDomains(t *testing.T) {
 	} {
 		if got, ok := ids[id]; !ok || got != sev {
 			t.Errorf("finding %s: %v %v (have %v)", id, got, ok, ids)
+		}
+	}
+}
+
+// TestUnlookedDomains: domains whose lookup failed or never ran (the
+// deadline, the bound) are unknown — an unknown finding, and their own
+// "unknown" hosting bucket, never "other providers".
+func TestUnlookedDomains(t *testing.T) {
+	srv := dnstest.Start(t, domainsZone)
+	srv.SetFault("broken.test.", dns.TypeMX, dnstest.Fault{Rcode: dns.RcodeServerFailure})
+	l, err := Read(strings.NewReader("a@ok.test\nb@ok.test\nc@ok.test\nd@broken.test\ne@broken.test\nf@implicit.test\ng@gmail.com\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the two most common domains are looked up: ok.test and broken.test.
+	res := Check(context.Background(), testworld.Client(t, srv), "list.txt", l, CheckOptions{MaxChecked: 2})
+	hosted := map[provider.Hosting]Hosted{}
+	for _, h := range res.Hosted {
+		hosted[h.Hosting] = h
+	}
+	if h := hosted[provider.HostUnknown]; h.Domains != 2 || h.Recipients != 3 {
+		t.Errorf("unknown bucket %+v, want broken.test (failed) and implicit.test (not looked up): 2 domains, 3 recipients", h)
+	}
+	if h := hosted[provider.HostOther]; h.Domains != 1 || h.Recipients != 3 {
+		t.Errorf("other bucket %+v, want ok.test only", h)
+	}
+	if n, _ := res.Governed(provider.Gmail); n != 1 {
+		t.Errorf("gmail.com is Gmail by its name, looked up or not: %d", n)
+	}
+	sev := map[string]report.Severity{}
+	var providers report.Finding
+	for _, f := range res.Findings() {
+		sev[f.ID] = f.Severity
+		if f.ID == "recipients.providers" {
+			providers = f
+		}
+	}
+	if sev["recipients.domain-unchecked"] != report.Unknown || sev["recipients.domain-unknown"] != report.Unknown {
+		t.Errorf("severities %v", sev)
+	}
+	if !strings.Contains(providers.Summary, "unknown 3") {
+		t.Errorf("providers summary %q does not count the unknown ones", providers.Summary)
+	}
+	// A deadline that came first: nothing looked up, nothing "other".
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	res = Check(ctx, testworld.Client(t, srv), "list.txt", l, CheckOptions{})
+	for _, h := range res.Hosted {
+		if h.Hosting == provider.HostOther && h.Domains > 0 {
+			t.Errorf("domains never looked up counted as other providers: %+v", h)
 		}
 	}
 }
